@@ -1,0 +1,72 @@
+"""One settings object for the whole service (environment prefix ``VOUCHER_``).
+
+The three names of the API contract stay flat (``VOUCHER_DATABASE_URL``, ``VOUCHER_ADMIN_TOKEN``,
+``VOUCHER_SANDBOX_CLOCK``); everything else is grouped and set with a double underscore, e.g.
+``VOUCHER_ELIGIBILITY__MINIMUM_AGE_YEARS=60``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {
+    "",
+    "changeme",
+    "change-me",
+    "admin",
+    "secret",
+    "password",
+    "demo-admin",
+}
+
+
+class EligibilitySettings(BaseModel):
+    # 老年人 is 60 and over (老年人权益保障法 第二条); the voucher text does not restate it.
+    minimum_age_years: int = Field(60, ge=0, le=120)
+    # How long an ability assessment stays valid. The policy relies on "评估结论有效期" without
+    # giving it; Beijing practice is one year. See docs/decisions.md.
+    assessment_valid_months: int = Field(12, ge=1, le=120)
+
+
+class SchedulerSettings(BaseModel):
+    enabled: bool = True
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VOUCHER_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./voucher.db"
+    admin_token: str | None = None
+    sandbox_clock: bool = False
+    log_level: str = "INFO"
+
+    eligibility: EligibilitySettings = EligibilitySettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> "Settings":
+        if self.environment == "production":
+            if self.admin_token is not None and (
+                self.admin_token.lower() in PLACEHOLDER_SECRETS
+                or len(self.admin_token) < 24
+            ):
+                raise ValueError(
+                    "VOUCHER_ADMIN_TOKEN is a placeholder or shorter than 24 characters"
+                )
+            if self.sandbox_clock:
+                raise ValueError(
+                    "VOUCHER_SANDBOX_CLOCK must not be enabled in production"
+                )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

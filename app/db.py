@@ -1,0 +1,184 @@
+"""Engine, sessions and the few dialect differences, all in one place.
+
+Sessions commit once, at the edge: the request dependency (``app.deps``), the CLI and the jobs
+use :func:`session_scope`; services only flush.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from decimal import Decimal
+from functools import lru_cache
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.types import TypeDecorator
+
+from app.config import get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware instant, stored as UTC on every dialect and read back aware.
+
+    SQLite has no time zone type; storing naive UTC and re-attaching UTC on load keeps both
+    dialects identical. Naive datetimes are refused: they are a bug, not a local time.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UtcDateTime column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A rate or share as an exact decimal: NUMERIC on PostgreSQL, text on SQLite.
+
+    SQLite's NUMERIC goes through binary floating point, so there it is stored as a string.
+    """
+
+    impl = Numeric(8, 6)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(20))
+        return dialect.type_descriptor(Numeric(8, 6, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError("ExactDecimal takes Decimal")
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(value) if isinstance(value, str) else Decimal(value)
+
+
+# BIGINT on PostgreSQL, INTEGER on SQLite so that it is the rowid alias and autoincrements.
+BigIntegerPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def sql_in(column: str, values) -> str:
+    """The SQL of an enum CHECK constraint: ``kind IN ('a', 'b')``."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine with the service's connection settings.
+
+    ``hide_parameters`` keeps bound values (ID numbers, names) out of exception text and logs.
+    """
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    options: dict = {"hide_parameters": True, "future": True}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        options.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+    options.update(kwargs)
+    engine = create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy's "begin" event, not the driver, open transactions (see below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        # A writing transaction takes SQLite's write lock up front (BEGIN IMMEDIATE): two
+        # deferred transactions that both read and then write would deadlock on upgrade.
+        if connection.get_execution_options().get("sqlite_write", False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return make_engine(get_settings().database_url)
+
+
+def reset_engine() -> None:
+    """Forget the cached engine (tests and the CLI switch databases)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+
+
+def make_session(*, write: bool, engine: Engine | None = None) -> Session:
+    engine = engine or get_engine()
+    bind = engine.execution_options(sqlite_write=True) if write else engine
+    return Session(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def session_scope(
+    *, write: bool = True, engine: Engine | None = None
+) -> Iterator[Session]:
+    """One transaction: commit when the block ends normally, roll back on any exception."""
+    session = make_session(write=write, engine=engine)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,92 @@
+"""Request dependencies: the session (commit once, at the edge) and who is calling.
+
+Role checks live here, as ``Annotated`` aliases, so that a router states who may call it in
+its signature and never checks roles by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import StaffMember
+from app.auth.principal import STAFF_ROLES, Principal, Role
+from app.auth.security import hash_secret, same_secret
+from app.config import get_settings
+from app.db import session_scope
+from app.errors import Forbidden, InvalidToken, Unauthenticated
+from app.providers.models import Provider
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    # Writing requests take SQLite's write lock up front; reads stay concurrent.
+    with session_scope(write=request.method not in READ_ONLY_METHODS) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="员工令牌或服务机构 API 密钥")
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated("请在 Authorization 头中提供 Bearer 令牌")
+    token = credentials.credentials
+    admin_token = get_settings().admin_token
+    if admin_token and same_secret(token, admin_token):
+        return Principal(role=Role.CITY_ADMIN, subject_id="bootstrap-admin")
+    token_hash = hash_secret(token)
+    staff = session.execute(
+        select(StaffMember.id, StaffMember.role, StaffMember.district_code).where(
+            StaffMember.token_hash == token_hash, StaffMember.active.is_(True)
+        )
+    ).first()
+    if staff is not None:
+        return Principal(
+            role=Role(staff.role),
+            subject_id=str(staff.id),
+            district_code=staff.district_code,
+        )
+    provider = session.execute(
+        select(Provider.id, Provider.district_code).where(
+            Provider.api_key_hash == token_hash
+        )
+    ).first()
+    if provider is not None:
+        return Principal(
+            role=Role.PROVIDER,
+            subject_id=str(provider.id),
+            district_code=provider.district_code,
+        )
+    raise InvalidToken()
+
+
+def require_roles(*roles: Role):
+    allowed = frozenset(roles)
+
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"该操作需要以下角色之一: {', '.join(sorted(allowed))}")
+        return principal
+
+    return check
+
+
+AnyPrincipal = Annotated[Principal, Depends(get_principal)]
+StaffPrincipal = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
+CityAdmin = Annotated[Principal, Depends(require_roles(Role.CITY_ADMIN))]
+RegistryOfficer = Annotated[
+    Principal, Depends(require_roles(Role.CITY_ADMIN, Role.DISTRICT_CIVIL))
+]
+ProviderTerminal = Annotated[Principal, Depends(require_roles(Role.PROVIDER))]

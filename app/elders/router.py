@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, status
+
+from app import clock
+from app.deps import RegistryOfficer, SessionDep, StaffPrincipal
+from app.elders import service
+from app.elders.models import Elder
+from app.elders.schemas import (
+    ElderApproved,
+    ElderCreate,
+    ElderOut,
+    ElderPage,
+    ElderStatusChangeOut,
+    ElderSuspend,
+    ElderUpdate,
+    VoucherOut,
+)
+from app.rules.eligibility import age_on
+from app.rules.identity import mask_id_number
+from app.rules.months import Month
+from app.schemas import DistrictCode, MonthText, problem_responses
+
+router = APIRouter(
+    prefix="/elders", tags=["elders"], responses=problem_responses(401, 403, 404, 422)
+)
+
+
+def elder_out(elder: Elder) -> dict:
+    """The elder as the API shows it: the ID number only masked, age instead of birth date."""
+    return {
+        "id": str(elder.id),
+        "name": elder.name,
+        "id_number_masked": mask_id_number(elder.id_number),
+        "age": age_on(elder.birth_date, clock.today()),
+        "district_code": elder.district_code,
+        "residency": elder.residency,
+        "disability_level": elder.disability_level,
+        "assessed_on": elder.assessed_on,
+        "benefits": list(elder.benefits),
+        "status": elder.status,
+        "eligible": elder.eligible,
+        "ineligible_reasons": service.reasons_with_titles(
+            list(elder.ineligible_reasons)
+        ),
+        "eligibility_checked_on": elder.eligibility_checked_on,
+        "created_at": elder.created_at,
+        "approved_at": elder.approved_at,
+        "suspended_at": elder.suspended_at,
+        "suspension_reason": elder.suspension_reason,
+        "last_voucher_month": str(Month.of(elder.last_voucher_month))
+        if elder.last_voucher_month
+        else None,
+    }
+
+
+def visible_elder(elder_id: str, session: SessionDep, caller: StaffPrincipal) -> Elder:
+    return service.get_visible_elder(session, caller, elder_id)
+
+
+VisibleElder = Annotated[Elder, Depends(visible_elder)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ElderOut,
+    summary="登记老年人补贴申请",
+    responses=problem_responses(409),
+)
+def create_elder(body: ElderCreate, session: SessionDep, caller: RegistryOfficer):
+    return elder_out(service.create_elder(session, caller, body))
+
+
+@router.get("", response_model=ElderPage, summary="老年人列表")
+def list_elders(
+    session: SessionDep,
+    caller: StaffPrincipal,
+    district_code: Annotated[DistrictCode | None, Query()] = None,
+    status: Annotated[
+        Literal["pending", "approved", "suspended"] | None, Query()
+    ] = None,
+    eligible: Annotated[bool | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+):
+    elders, total = service.list_elders(
+        session,
+        caller,
+        district_code=district_code,
+        status=status,
+        eligible=eligible,
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "items": [elder_out(e) for e in elders],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get("/{elder_id}", response_model=ElderOut, summary="老年人详情")
+def get_elder(elder: VisibleElder):
+    return elder_out(elder)
+
+
+@router.patch(
+    "/{elder_id}", response_model=ElderOut, summary="更新老年人信息并重新判定资格"
+)
+def update_elder(
+    body: ElderUpdate, elder: VisibleElder, session: SessionDep, caller: RegistryOfficer
+):
+    return elder_out(service.update_elder(session, caller, elder, body))
+
+
+@router.post(
+    "/{elder_id}/approve",
+    response_model=ElderApproved,
+    summary="审核通过(发放当月电子消费券)",
+    responses=problem_responses(409),
+)
+def approve_elder(elder: VisibleElder, session: SessionDep, caller: RegistryOfficer):
+    approved = service.approve_elder(session, caller, elder)
+    # Vouchers are issued by the money core (issue #3); until then there is none to return.
+    return {**elder_out(approved), "voucher": None}
+
+
+@router.post(
+    "/{elder_id}/suspend",
+    response_model=ElderOut,
+    summary="停发(次月起不再发放)",
+    responses=problem_responses(409),
+)
+def suspend_elder(
+    body: ElderSuspend,
+    elder: VisibleElder,
+    session: SessionDep,
+    caller: RegistryOfficer,
+):
+    return elder_out(service.suspend_elder(session, caller, elder, body))
+
+
+@router.get(
+    "/{elder_id}/history",
+    response_model=list[ElderStatusChangeOut],
+    summary="状态变更记录",
+)
+def elder_history(elder: VisibleElder, session: SessionDep):
+    return service.status_history(session, elder)
+
+
+@router.get(
+    "/{elder_id}/vouchers",
+    response_model=list[VoucherOut],
+    summary="老年人的电子消费券",
+)
+def elder_vouchers(
+    elder: VisibleElder,
+    session: SessionDep,
+    month: Annotated[MonthText | None, Query()] = None,
+):
+    # No voucher exists before the money core (issue #3) issues them.
+    return []

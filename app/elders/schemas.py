@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, field_validator
+
+from app.rules.eligibility import Benefit, DisabilityLevel, Residency
+from app.schemas import BeijingTime, DistrictCode, RequestModel, ResponseModel
+
+PersonName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class SuspensionReason(StrEnum):
+    DECEASED = "deceased"
+    MOVED_OUT = "moved_out"
+    NO_LONGER_ELIGIBLE = "no_longer_eligible"
+    OTHER = "other"
+
+
+def _unique(benefits: list[Benefit]) -> list[Benefit]:
+    if len(set(benefits)) != len(benefits):
+        raise ValueError("benefits must not repeat")
+    return benefits
+
+
+class ElderCreate(RequestModel):
+    name: PersonName
+    # Checked (length, birth date, check character) by the service: INVALID_ID_NUMBER.
+    id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    district_code: DistrictCode
+    residency: Residency
+    disability_level: DisabilityLevel
+    assessed_on: date
+    benefits: list[Benefit] = Field(default_factory=list, max_length=len(Benefit))
+
+    _benefits_unique = field_validator("benefits")(_unique)
+
+
+class ElderUpdate(RequestModel):
+    """Facts that change after application (a new assessment, leaving an allowance, ...)."""
+
+    name: PersonName | None = None
+    residency: Residency | None = None
+    disability_level: DisabilityLevel | None = None
+    assessed_on: date | None = None
+    benefits: list[Benefit] | None = Field(default=None, max_length=len(Benefit))
+
+    _benefits_unique = field_validator("benefits")(
+        lambda value: value if value is None else _unique(value)
+    )
+
+
+class ElderSuspend(RequestModel):
+    reason: SuspensionReason
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class IneligibleReason(ResponseModel):
+    code: str
+    title: str
+
+
+class ElderOut(ResponseModel):
+    id: str
+    name: str
+    id_number_masked: str
+    age: int
+    district_code: str
+    residency: str
+    disability_level: str
+    assessed_on: date
+    benefits: list[str]
+    status: str
+    eligible: bool
+    ineligible_reasons: list[IneligibleReason]
+    eligibility_checked_on: date
+    created_at: BeijingTime
+    approved_at: BeijingTime | None
+    suspended_at: BeijingTime | None
+    suspension_reason: str | None
+    last_voucher_month: str | None
+
+
+class VoucherOut(ResponseModel):
+    id: str
+    elder_id: str
+    month: str
+    face_value_fen: int
+    balance_fen: int
+    status: str
+    valid_from: BeijingTime
+    valid_until: BeijingTime
+
+
+class ElderApproved(ElderOut):
+    voucher: VoucherOut | None
+
+
+class ElderStatusChangeOut(ResponseModel):
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    note: str | None
+    changed_by: str
+    changed_at: BeijingTime
+
+
+class ElderPage(ResponseModel):
+    items: list[ElderOut]
+    total: int
+    limit: int
+    offset: int

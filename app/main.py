@@ -1,0 +1,49 @@
+"""The application: routers under /api/v1, the problem+json handlers, the lifespan."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.auth.router import router as staff_router
+from app.config import get_settings
+from app.elders.router import router as elders_router
+from app.errors import install_error_handlers
+from app.health.router import router as health_router
+from app.logging_setup import configure_logging
+from app.providers.router import router as providers_router
+from app.reference.router import router as reference_router
+from app.sandbox.router import router as sandbox_router
+
+API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI):
+    configure_logging(get_settings().log_level)
+    yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="北京市养老服务消费补贴电子消费券账本",
+        summary="Voucher ledger for Beijing's 2026 elderly-care consumption subsidy (京民发〔2026〕6号)",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
+    for router in (
+        staff_router,
+        reference_router,
+        providers_router,
+        elders_router,
+        sandbox_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+    return app
+
+
+app = create_app()

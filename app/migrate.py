@@ -1,0 +1,31 @@
+"""Run Alembic from code (CLI, tests, the demo), on the configured or a given database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config() -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def upgrade(database_url: str | None = None, revision: str = "head") -> None:
+    from app.config import get_settings
+    from app.db import make_engine
+
+    engine = make_engine(database_url or get_settings().database_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from app.deps import AnyPrincipal, RegistryOfficer, SessionDep
+from app.providers import service
+from app.providers.models import Provider
+from app.providers.schemas import (
+    ApiKeyOut,
+    ProviderCreate,
+    ProviderCreated,
+    ProviderKind,
+    ProviderOut,
+    ProviderStatusUpdate,
+    StatusChangeOut,
+)
+from app.rules.listing import ListingStatus
+from app.schemas import DistrictCode, problem_responses
+
+router = APIRouter(
+    prefix="/providers",
+    tags=["providers"],
+    responses=problem_responses(401, 403, 404, 422),
+)
+
+
+def provider_out(provider: Provider) -> dict:
+    return {
+        "id": str(provider.id),
+        "name": provider.name,
+        "kind": provider.kind,
+        "district_code": provider.district_code,
+        "credit_code": provider.credit_code,
+        "parent_id": str(provider.parent_id) if provider.parent_id else None,
+        "status": provider.status,
+        "created_at": provider.created_at,
+    }
+
+
+def visible_provider(
+    provider_id: str, session: SessionDep, caller: AnyPrincipal
+) -> Provider:
+    return service.get_visible_provider(session, caller, provider_id)
+
+
+VisibleProvider = Annotated[Provider, Depends(visible_provider)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProviderCreated,
+    summary="登记服务机构(API 密钥仅返回一次)",
+    responses=problem_responses(409),
+)
+def create_provider(body: ProviderCreate, session: SessionDep, caller: RegistryOfficer):
+    provider, api_key = service.create_provider(
+        session,
+        caller,
+        name=body.name,
+        kind=body.kind,
+        district_code=body.district_code,
+        credit_code=body.credit_code,
+        parent_id=body.parent_id,
+    )
+    return {**provider_out(provider), "api_key": api_key}
+
+
+@router.get("", response_model=list[ProviderOut], summary="服务机构名单")
+def list_providers(
+    session: SessionDep,
+    caller: AnyPrincipal,
+    district_code: Annotated[DistrictCode | None, Query()] = None,
+    status: Annotated[ListingStatus | None, Query()] = None,
+    kind: Annotated[ProviderKind | None, Query()] = None,
+):
+    providers = service.list_providers(
+        session, caller, district_code=district_code, status=status, kind=kind
+    )
+    return [provider_out(provider) for provider in providers]
+
+
+@router.get("/{provider_id}", response_model=ProviderOut, summary="服务机构详情")
+def get_provider(provider: VisibleProvider):
+    return provider_out(provider)
+
+
+@router.get(
+    "/{provider_id}/status-history",
+    response_model=list[StatusChangeOut],
+    summary="名单状态变更记录",
+)
+def get_status_history(provider: VisibleProvider, session: SessionDep):
+    return service.status_history(session, provider)
+
+
+@router.post(
+    "/{provider_id}/status",
+    response_model=ProviderOut,
+    summary="变更名单状态(纳入、退出、暂停、取消资格)",
+    responses=problem_responses(409),
+)
+def change_status(
+    body: ProviderStatusUpdate,
+    provider: VisibleProvider,
+    session: SessionDep,
+    caller: RegistryOfficer,
+):
+    return provider_out(
+        service.change_status(
+            session, caller, provider, status=body.status, reason=body.reason
+        )
+    )
+
+
+@router.post(
+    "/{provider_id}/api-key", response_model=ApiKeyOut, summary="重置服务机构 API 密钥"
+)
+def rotate_api_key(
+    provider: VisibleProvider, session: SessionDep, _caller: RegistryOfficer
+):
+    return ApiKeyOut(
+        id=str(provider.id), api_key=service.rotate_api_key(session, provider)
+    )

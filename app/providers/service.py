@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.auth.principal import Principal
+from app.auth.security import hash_secret, new_secret
+from app.errors import (
+    DistrictOutOfScope,
+    InvalidCreditCode,
+    InvalidParent,
+    InvalidStatusTransition,
+    NotFound,
+    ProviderExists,
+)
+from app.ids import parse_id
+from app.providers.models import Provider, ProviderStatusChange
+from app.providers.schemas import ProviderKind
+from app.reference.service import ensure_district
+from app.rules.identity import normalise_credit_code
+from app.rules.listing import ListingStatus, may_change
+
+
+def ensure_district_in_scope(caller: Principal, district_code: str) -> None:
+    if not caller.sees_district(district_code):
+        raise DistrictOutOfScope(f"无权操作行政区 {district_code} 的数据")
+
+
+def get_visible_provider(
+    session: Session, caller: Principal, provider_id: str
+) -> Provider:
+    """The provider, if the caller may see it; unknown and out-of-scope both answer 404."""
+    parsed = parse_id(provider_id)
+    provider = session.get(Provider, parsed) if parsed else None
+    if provider is None:
+        raise NotFound("未找到该服务机构")
+    if caller.provider_id is not None:
+        if provider.id != caller.provider_id:
+            raise NotFound("未找到该服务机构")
+    elif not caller.sees_district(provider.district_code):
+        raise NotFound("未找到该服务机构")
+    return provider
+
+
+def _record_status(
+    session: Session,
+    provider: Provider,
+    *,
+    from_status: str | None,
+    reason: str,
+    actor: str,
+) -> None:
+    session.add(
+        ProviderStatusChange(
+            provider_id=provider.id,
+            district_code=provider.district_code,
+            from_status=from_status,
+            to_status=provider.status,
+            reason=reason,
+            changed_by=actor,
+            changed_at=clock.now(),
+        )
+    )
+
+
+def create_provider(
+    session: Session,
+    caller: Principal,
+    *,
+    name: str,
+    kind: ProviderKind,
+    district_code: str,
+    credit_code: str,
+    parent_id: str | None,
+) -> tuple[Provider, str]:
+    """Register and list a provider; returns it with its API key (shown once)."""
+    ensure_district(session, district_code)
+    ensure_district_in_scope(caller, district_code)
+    normalised = normalise_credit_code(credit_code)
+    if normalised is None:
+        raise InvalidCreditCode("统一社会信用代码应为18位且校验码正确")
+    parent_uuid = _check_parent(
+        session, kind=kind, district_code=district_code, parent_id=parent_id
+    )
+    api_key = new_secret("pk")
+    provider = Provider(
+        id=uuid.uuid4(),
+        district_code=district_code,
+        name=name,
+        kind=kind.value,
+        credit_code=normalised,
+        parent_id=parent_uuid,
+        status=ListingStatus.LISTED.value,
+        api_key_hash=hash_secret(api_key),
+        created_at=clock.now(),
+        created_by=caller.actor,
+    )
+    try:
+        # The unique (district_code, credit_code) constraint closes the race of two
+        # registrations of one organisation; the savepoint keeps the request's transaction usable.
+        with session.begin_nested():
+            session.add(provider)
+            session.flush()
+    except IntegrityError:
+        raise ProviderExists(f"统一社会信用代码 {normalised} 已在本区登记") from None
+    _record_status(
+        session, provider, from_status=None, reason="登记纳入", actor=caller.actor
+    )
+    session.flush()
+    return provider, api_key
+
+
+def _check_parent(
+    session: Session, *, kind: ProviderKind, district_code: str, parent_id: str | None
+) -> uuid.UUID | None:
+    if kind is not ProviderKind.PARTNER:
+        if parent_id is not None:
+            raise InvalidParent("只有专业服务商(partner)可以指定 parent_id")
+        return None
+    if parent_id is None:
+        raise InvalidParent("专业服务商必须指定所链接的区域养老服务中心 parent_id")
+    parsed = parse_id(parent_id)
+    parent = session.get(Provider, parsed) if parsed else None
+    if (
+        parent is None
+        or parent.kind != ProviderKind.REGIONAL_CENTER.value
+        or parent.district_code != district_code
+    ):
+        raise InvalidParent("parent_id 必须是本区已登记的区域养老服务中心")
+    return parent.id
+
+
+def change_status(
+    session: Session,
+    caller: Principal,
+    provider: Provider,
+    *,
+    status: ListingStatus,
+    reason: str,
+) -> Provider:
+    current = ListingStatus(provider.status)
+    if not may_change(current, status):
+        raise InvalidStatusTransition(f"不能从 {current} 变更为 {status}")
+    provider.status = status.value
+    _record_status(
+        session, provider, from_status=current.value, reason=reason, actor=caller.actor
+    )
+    session.flush()
+    return provider
+
+
+def rotate_api_key(session: Session, provider: Provider) -> str:
+    api_key = new_secret("pk")
+    provider.api_key_hash = hash_secret(api_key)
+    session.flush()
+    return api_key
+
+
+def list_providers(
+    session: Session,
+    caller: Principal,
+    *,
+    district_code: str | None,
+    status: ListingStatus | None,
+    kind: ProviderKind | None,
+) -> list[Provider]:
+    query = select(Provider).order_by(
+        Provider.district_code, Provider.name, Provider.id
+    )
+    if caller.provider_id is not None:
+        query = query.where(Provider.id == caller.provider_id)
+    else:
+        if district_code is not None:
+            ensure_district_in_scope(caller, district_code)
+        district_code = district_code or caller.visible_districts()
+        if district_code is not None:
+            query = query.where(Provider.district_code == district_code)
+    if status is not None:
+        query = query.where(Provider.status == status.value)
+    if kind is not None:
+        query = query.where(Provider.kind == kind.value)
+    return list(session.scalars(query))
+
+
+def status_history(session: Session, provider: Provider) -> list[ProviderStatusChange]:
+    return list(
+        session.scalars(
+            select(ProviderStatusChange)
+            .where(ProviderStatusChange.provider_id == provider.id)
+            .order_by(ProviderStatusChange.id)
+        )
+    )

@@ -1,0 +1,134 @@
+"""Who may receive the monthly voucher (京民发〔2026〕6号 一(一), 一(八), 二(二)).
+
+Pure: every fact, date and threshold is an argument. Each failed rule yields a reason with a
+stable code, so a district officer sees every reason at once, not only the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from app.rules.months import Month
+
+
+class DisabilityLevel(StrEnum):
+    """GB/T 42195-2022 ability levels, mildest first."""
+
+    INTACT = "intact"  # 能力完好
+    MILD = "mild"  # 轻度失能
+    MODERATE = "moderate"  # 中度失能
+    SEVERE = "severe"  # 重度失能
+    COMPLETE = "complete"  # 完全失能
+
+
+ELIGIBLE_LEVELS = frozenset(
+    {DisabilityLevel.MODERATE, DisabilityLevel.SEVERE, DisabilityLevel.COMPLETE}
+)
+
+
+class Residency(StrEnum):
+    BEIJING_HUKOU = "beijing_hukou"  # 本市户籍
+    RESIDENCE_PERMIT = "residence_permit"  # 外埠, 持本市居住证(居住登记卡)
+    INSTITUTION_RESIDENT = (
+        "institution_resident"  # 外埠, 已入住本市养老机构 (no permit needed)
+    )
+
+
+# 一(一): all three are eligible; the enum exists so that anything else is refused at the edge.
+ELIGIBLE_RESIDENCIES = frozenset(Residency)
+
+
+class Benefit(StrEnum):
+    DESTITUTE_SUPPORT = "destitute_support"  # 特困人员供养
+    HARDSHIP_INSTITUTION_SUBSIDY = (
+        "hardship_institution_subsidy"  # 困境家庭服务对象入住养老机构补助
+    )
+    BASIC_SERVICE_UPGRADE = "basic_service_upgrade"  # 居家和社区基本养老服务提升行动
+    DISABILITY_CARE_ALLOWANCE = (
+        "disability_care_allowance"  # 失能老年人护理补贴 (2019 rules)
+    )
+    LTCI = (
+        "ltci"  # 长期护理保险: stays eligible, the voucher applies after the insurance
+    )
+
+
+# 一(八)1 and 一(八)3: receiving any of these excludes the elder while it is received.
+EXCLUDING_BENEFITS = {
+    Benefit.DESTITUTE_SUPPORT: "RECEIVES_DESTITUTE_SUPPORT",
+    Benefit.HARDSHIP_INSTITUTION_SUBSIDY: "RECEIVES_HARDSHIP_INSTITUTION_SUBSIDY",
+    Benefit.BASIC_SERVICE_UPGRADE: "RECEIVES_BASIC_SERVICE_UPGRADE",
+    Benefit.DISABILITY_CARE_ALLOWANCE: "RECEIVES_DISABILITY_CARE_ALLOWANCE",
+}
+
+REASON_TITLES = {
+    "LEVEL_BELOW_MODERATE": "能力评估等级低于中度失能",
+    "UNDER_MINIMUM_AGE": "未达到老年人年龄",
+    "ASSESSMENT_EXPIRED": "能力评估结论已超过有效期",
+    "ASSESSMENT_IN_FUTURE": "评估日期晚于当前日期",
+    "RECEIVES_DESTITUTE_SUPPORT": "正在享受特困人员供养救助待遇",
+    "RECEIVES_HARDSHIP_INSTITUTION_SUBSIDY": "正在享受困境家庭服务对象入住养老机构补助",
+    "RECEIVES_BASIC_SERVICE_UPGRADE": "正在享受居家和社区基本养老服务提升行动项目服务",
+    "RECEIVES_DISABILITY_CARE_ALLOWANCE": "正在享受失能老年人护理补贴(可自愿退出后申领)",
+}
+
+
+@dataclass(frozen=True)
+class EligibilityFacts:
+    disability_level: DisabilityLevel
+    residency: Residency
+    benefits: frozenset[Benefit]
+    birth_date: date
+    assessed_on: date
+
+
+@dataclass(frozen=True)
+class EligibilityRules:
+    minimum_age_years: int
+    assessment_valid_months: int
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    eligible: bool
+    reasons: tuple[str, ...]
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Completed years (周岁) on ``day``."""
+    had_birthday = (day.month, day.day) >= (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - (0 if had_birthday else 1)
+
+
+def assessment_valid_until(assessed_on: date, valid_months: int) -> date:
+    """The last day an assessment counts: the same day ``valid_months`` later, minus one.
+
+    Clamped to the end of a shorter month (assessed 01-31, 1 month -> valid through 02-28).
+    """
+    target = Month.of(assessed_on).plus(valid_months)
+    same_day_later = date(
+        target.year, target.month, min(assessed_on.day, target.last_day.day)
+    )
+    return same_day_later - timedelta(days=1)
+
+
+def assess_eligibility(
+    facts: EligibilityFacts, rules: EligibilityRules, today: date
+) -> Eligibility:
+    reasons: list[str] = []
+    if facts.disability_level not in ELIGIBLE_LEVELS:
+        reasons.append("LEVEL_BELOW_MODERATE")
+    if age_on(facts.birth_date, today) < rules.minimum_age_years:
+        reasons.append("UNDER_MINIMUM_AGE")
+    if facts.assessed_on > today:
+        reasons.append("ASSESSMENT_IN_FUTURE")
+    elif today > assessment_valid_until(
+        facts.assessed_on, rules.assessment_valid_months
+    ):
+        reasons.append("ASSESSMENT_EXPIRED")
+    for benefit, reason in EXCLUDING_BENEFITS.items():
+        if benefit in facts.benefits:
+            reasons.append(reason)
+    # Residency: every value of Residency qualifies (一(一)); LTCI never excludes (一(八)2).
+    return Eligibility(eligible=not reasons, reasons=tuple(reasons))

@@ -1,0 +1,89 @@
+"""Keyword-only helpers that build valid registry data over HTTP, as a district would."""
+
+from __future__ import annotations
+
+import itertools
+
+from stdnum.cn import ric, uscc
+
+from tests.conftest import admin_headers
+
+_serial = itertools.count(1)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def id_number(*, region: str = "110105", birth: str = "19500101", sequence: int | None = None) -> str:
+    """A valid 18-character resident ID number (correct check character)."""
+    seq = f"{(sequence if sequence is not None else next(_serial)) % 1000:03d}"
+    body = f"{region}{birth}{seq}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def credit_code(*, region: str = "110105", serial: int | None = None) -> str:
+    """A valid 18-character unified social credit code (correct check character)."""
+    n = serial if serial is not None else next(_serial)
+    body = f"91{region}MA{n:07d}"[:17]
+    return body + uscc.calc_check_digit(body)
+
+
+def make_staff(client, *, role: str, district_code: str | None = None, name: str = "测试员工") -> str:
+    body = {"name": name, "role": role}
+    if district_code is not None:
+        body["district_code"] = district_code
+    response = client.post("/api/v1/staff", json=body, headers=admin_headers())
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def make_provider(
+    client,
+    *,
+    token: str | None = None,
+    kind: str = "station",
+    district_code: str = "110105",
+    name: str | None = None,
+    parent_id: str | None = None,
+) -> dict:
+    body = {
+        "name": name or f"测试{kind}{next(_serial)}",
+        "kind": kind,
+        "district_code": district_code,
+        "credit_code": credit_code(region=district_code),
+    }
+    if parent_id is not None:
+        body["parent_id"] = parent_id
+    headers = bearer(token) if token else admin_headers()
+    response = client.post("/api/v1/providers", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def elder_body(
+    *,
+    district_code: str = "110105",
+    disability_level: str = "severe",
+    residency: str = "beijing_hukou",
+    assessed_on: str = "2026-01-10",
+    benefits: list[str] | None = None,
+    birth: str = "19480305",
+    number: str | None = None,
+) -> dict:
+    return {
+        "name": "李秀英",
+        "id_number": number or id_number(region=district_code, birth=birth),
+        "district_code": district_code,
+        "residency": residency,
+        "disability_level": disability_level,
+        "assessed_on": assessed_on,
+        "benefits": benefits or [],
+    }
+
+
+def make_elder(client, *, token: str | None = None, **fields) -> dict:
+    headers = bearer(token) if token else admin_headers()
+    response = client.post("/api/v1/elders", json=elder_body(**fields), headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
