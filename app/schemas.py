@@ -41,7 +41,10 @@ class Problem(BaseModel):
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entries so that the OpenAPI document lists every error shape."""
     return {
-        status: {"model": Problem, "content": {"application/problem+json": {}}}
+        status: {
+            "model": Problem,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
         for status in statuses
     }
 

@@ -87,3 +87,22 @@ def make_elder(client, *, token: str | None = None, **fields) -> dict:
     response = client.post("/api/v1/elders", json=elder_body(**fields), headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+# --- assertions shared by the API tests ---------------------------------------------------------
+PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
+
+
+def assert_problem(response, status: int, code: str | None = None) -> dict:
+    """An RFC 9457 problem of the contract: status, media type, the five fields, the code."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), (
+        response.headers.get("content-type")
+    )
+    problem = response.json()
+    for field in PROBLEM_FIELDS:
+        assert field in problem, (field, problem)
+    assert problem["status"] == status, problem
+    if code is not None:
+        assert problem["code"] == code, problem
+    return problem

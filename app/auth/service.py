@@ -18,8 +18,12 @@ def create_staff(
     role: Role,
     district_code: str | None,
     created_by: Principal,
+    token: str | None = None,
 ) -> tuple[StaffMember, str]:
-    """A new staff member and their token (returned once, stored hashed)."""
+    """A new staff member and their token (returned once, stored hashed).
+
+    ``token`` is for the demo data only, whose tokens are published in the README.
+    """
     if role is Role.PROVIDER:
         raise InvalidRole("服务机构使用 API 密钥,不能创建为员工")
     if role in DISTRICT_ROLES and district_code is None:
@@ -28,7 +32,7 @@ def create_staff(
         raise InvalidRole(f"角色 {role} 覆盖全市,不能指定 district_code")
     if district_code is not None:
         ensure_district(session, district_code)
-    token = new_secret("st")
+    token = token or new_secret("st")
     staff = StaffMember(
         name=name,
         role=role.value,

@@ -104,6 +104,8 @@ def create_elder(session: Session, caller: Principal, data: ElderCreate) -> Elde
         raise InvalidIdNumber("身份证号码应为18位,出生日期有效且校验码正确")
     today = clock.today()
     birth_date = birth_date_of(id_number)
+    if birth_date > today:
+        raise InvalidIdNumber("身份证号码中的出生日期晚于今天")
     _check_assessment_date(data.assessed_on, birth_date, today)
     elder = Elder(
         district_code=data.district_code,

@@ -76,6 +76,7 @@ def create_provider(
     district_code: str,
     credit_code: str,
     parent_id: str | None,
+    api_key: str | None = None,
 ) -> tuple[Provider, str]:
     """Register and list a provider; returns it with its API key (shown once)."""
     ensure_district(session, district_code)
@@ -86,7 +87,7 @@ def create_provider(
     parent_uuid = _check_parent(
         session, kind=kind, district_code=district_code, parent_id=parent_id
     )
-    api_key = new_secret("pk")
+    api_key = api_key or new_secret("pk")
     provider = Provider(
         id=uuid.uuid4(),
         district_code=district_code,

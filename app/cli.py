@@ -1,0 +1,135 @@
+"""``voucher``: the operator's command line (serve, migrate, demo, openapi, staff)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.config import get_settings
+
+app = typer.Typer(help="北京市养老服务消费补贴电子消费券账本 — operator commands.", no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema and reference data up to date (Alembic upgrade head)."""
+    from app.migrate import upgrade
+
+    upgrade()
+    console.print(f"[green]数据库已迁移到最新版本[/green] ({_safe_url()})")
+
+
+@app.command()
+def demo(
+    elders_per_district: Annotated[int, typer.Option(min=1, max=5000)] = 150,
+) -> None:
+    """Load demo districts, providers and elders (development only; safe to repeat)."""
+    from app.db import session_scope
+    from app.demo.loader import load_demo
+    from app.migrate import upgrade
+
+    settings = get_settings()
+    if settings.environment == "production":
+        console.print("[red]演示数据不能载入生产环境[/red]")
+        raise typer.Exit(code=2)
+    upgrade()
+    with session_scope() as session:
+        summary = load_demo(session, elders_per_district=elders_per_district)
+    if not summary.loaded:
+        console.print("演示数据已存在,未重复载入。")
+        return
+    _print_demo(summary)
+
+
+def _print_demo(summary) -> None:
+    table = Table(title="演示账号令牌 (Authorization: Bearer <token>)")
+    table.add_column("账号")
+    table.add_column("角色")
+    table.add_column("令牌")
+    for name, role, token in summary.staff_tokens:
+        table.add_row(name, role, token)
+    for name, kind, key in summary.provider_keys:
+        table.add_row(name, f"provider:{kind}", key)
+    console.print(table)
+    for district, count in summary.elders.items():
+        console.print(f"{district}: {count} 位老年人")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    with_demo: Annotated[bool, typer.Option("--demo", help="Load demo data first (development)")] = False,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Migrate, optionally load demo data, and run the HTTP service with uvicorn."""
+    import uvicorn
+
+    migrate()
+    if with_demo:
+        demo()
+    console.print(f"服务地址: http://{host}:{port}/api/v1  健康检查: http://{host}:{port}/healthz")
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
+def openapi(
+    check: Annotated[bool, typer.Option(help="Fail if the committed document differs")] = False,
+) -> None:
+    """Regenerate openapi/openapi.json from the app (or --check that it is current)."""
+    from app.openapi_export import OPENAPI_PATH, render_openapi, write_openapi
+
+    if check:
+        current = OPENAPI_PATH.read_text(encoding="utf-8") if OPENAPI_PATH.exists() else ""
+        if current != render_openapi():
+            console.print("[red]openapi/openapi.json 已过期: 运行 voucher openapi[/red]")
+            raise typer.Exit(code=1)
+        console.print("openapi/openapi.json 与应用一致")
+        return
+    console.print(f"已写入 {write_openapi()}")
+
+
+staff_app = typer.Typer(help="Staff accounts.")
+app.add_typer(staff_app, name="staff")
+
+
+@staff_app.command("create")
+def staff_create(
+    name: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="city_admin | district_civil | district_finance | auditor")],
+    district: Annotated[Optional[str], typer.Option(help="District code for district roles")] = None,
+) -> None:
+    """Create a staff account and print its token once."""
+    from app.auth import service
+    from app.auth.principal import Principal, Role
+    from app.db import session_scope
+    from app.errors import AppError
+
+    try:
+        with session_scope() as session:
+            _staff, token = service.create_staff(
+                session,
+                name=name,
+                role=Role(role),
+                district_code=district,
+                created_by=Principal(role=Role.CITY_ADMIN, subject_id=f"cli:{os.environ.get('USER', 'operator')}"),
+            )
+    except (AppError, ValueError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from None
+    console.print(f"令牌(仅显示一次): [bold]{token}[/bold]")
+
+
+def _safe_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(get_settings().database_url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    app()

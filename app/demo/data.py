@@ -1,0 +1,48 @@
+"""Names and shapes of the demo data (fictional organisations and people)."""
+
+from __future__ import annotations
+
+DEMO_DISTRICTS = {"110105": "chaoyang", "110108": "haidian"}
+
+# (kind, name) per district; a partner row names its regional center by index in this list.
+DEMO_PROVIDERS = {
+    "110105": [
+        ("institution", "朝阳区颐康养老院"),
+        ("institution", "朝阳区福寿苑护理院"),
+        ("regional_center", "朝阳区双井街道区域养老服务中心"),
+        ("partner", "北京安心助浴服务有限公司", 2),
+        ("partner", "北京康复到家健康科技有限公司", 2),
+        ("station", "朝阳区劲松社区养老服务驿站"),
+        ("station", "朝阳区望京花园社区养老服务驿站"),
+        ("station", "朝阳区团结湖社区养老服务驿站"),
+        ("home_care_company", "北京乐龄居家养老服务有限公司"),
+        ("assessment_agency", "朝阳区老年人能力评估中心"),
+    ],
+    "110108": [
+        ("institution", "海淀区万寿颐养中心"),
+        ("institution", "海淀区西山康养院"),
+        ("regional_center", "海淀区学院路街道区域养老服务中心"),
+        ("partner", "北京悦心助餐配送有限公司", 2),
+        ("station", "海淀区中关村社区养老服务驿站"),
+        ("station", "海淀区甘家口社区养老服务驿站"),
+        ("station", "海淀区清河社区养老服务驿站"),
+        ("home_care_company", "北京智慧陪护网络科技有限公司"),
+        ("assessment_agency", "海淀区老年人能力综合评估站"),
+    ],
+}
+
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+GIVEN_CHARS = "淑秀桂兰英玉珍凤华芳春梅丽敏静淑德福寿贵国建志明文永海庆宝金成荣玉林振俊德义山"
+
+# Region codes of elders' ID numbers that are not from Beijing (permit holders, institution residents).
+OTHER_PROVINCE_REGIONS = ["130102", "370102", "410105", "210102", "140105", "230102"]
+
+# The published demo tokens (development only).
+DEMO_STAFF = [
+    ("city_admin", None, "市级管理员(演示)", "demo-city-admin"),
+    ("auditor", None, "审计员(演示)", "demo-auditor"),
+    ("district_civil", "110105", "朝阳区民政局(演示)", "demo-chaoyang-civil"),
+    ("district_finance", "110105", "朝阳区财政局(演示)", "demo-chaoyang-finance"),
+    ("district_civil", "110108", "海淀区民政局(演示)", "demo-haidian-civil"),
+    ("district_finance", "110108", "海淀区财政局(演示)", "demo-haidian-finance"),
+]
