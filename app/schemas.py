@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, StringConstraints
 
 from app.rules.months import BEIJING
 
-MonthText = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-DistrictCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+MonthText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+DistrictCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 # Instants leave the service in Beijing time with an explicit offset (RFC 3339).
 BeijingTime = Annotated[
     datetime,

@@ -102,15 +102,15 @@ def age_on(birth_date: date, day: date) -> int:
 
 
 def assessment_valid_until(assessed_on: date, valid_months: int) -> date:
-    """The last day an assessment counts: the same day ``valid_months`` later, minus one.
+    """The last day an assessment counts: the day before the same day ``valid_months`` later.
 
-    Clamped to the end of a shorter month (assessed 01-31, 1 month -> valid through 02-28).
+    Where that month has no such day, the period ends on its last day (民法典 第二百零三条):
+    assessed 01-31 with one month is valid through 02-28.
     """
     target = Month.of(assessed_on).plus(valid_months)
-    same_day_later = date(
-        target.year, target.month, min(assessed_on.day, target.last_day.day)
-    )
-    return same_day_later - timedelta(days=1)
+    if assessed_on.day > target.last_day.day:
+        return target.last_day
+    return date(target.year, target.month, assessed_on.day) - timedelta(days=1)
 
 
 def assess_eligibility(

@@ -13,6 +13,8 @@ from stdnum import exceptions as stdnum_errors
 from stdnum import numdb
 from stdnum.cn import ric, uscc
 
+# 港澳台居民居住证 numbers start 810000 / 820000 / 830000; stdnum's region list lacks 83.
+RESIDENCE_PERMIT_PREFIXES = frozenset({"81", "82", "83"})
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3})([0-9Xx])(?![0-9A-Za-z])")
 
 
@@ -26,7 +28,7 @@ def normalise_id_number(text: str) -> str | None:
     district created in 1983 holds a perfectly valid number that check would refuse.
     """
     candidate = text.strip().upper()
-    if len(candidate) != 18 or not candidate[:17].isdigit():
+    if len(candidate) != 18 or not (candidate[:17].isascii() and candidate[:17].isdigit()):
         return None
     if candidate[-1] != ric.calc_check_digit(candidate):
         return None
@@ -36,7 +38,9 @@ def normalise_id_number(text: str) -> str | None:
         return None
     if birth.year < 1880:  # a sanity bound, not a policy date
         return None
-    if not any("province" in props for _part, props in numdb.get("cn/loc").info(candidate[:6])):
+    if candidate[:2] not in RESIDENCE_PERMIT_PREFIXES and not any(
+        "province" in props for _part, props in numdb.get("cn/loc").info(candidate[:6])
+    ):
         return None
     return candidate
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH_RE = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True, order=True)
@@ -18,8 +18,8 @@ class Month:
 
     @classmethod
     def parse(cls, text: str) -> "Month":
-        match = _MONTH_RE.match(text)
-        if not match:
+        match = _MONTH_RE.fullmatch(text)
+        if not match or match.group(1) == "0000":
             raise ValueError(f"not a month in YYYY-MM form: {text!r}")
         return cls(int(match.group(1)), int(match.group(2)))
 

@@ -36,8 +36,9 @@ class PolicyTerms:
                 raise ValueError(f"deduction rate out of (0, 1]: {rate}")
         if self.monthly_cap_fen <= 0:
             raise ValueError("monthly cap must be positive")
-        if self.central_share + self.city_share + self.district_share != Decimal(1):
-            raise ValueError("funding shares must sum to exactly 1")
+        shares = (self.central_share, self.city_share, self.district_share)
+        if any(share < 0 for share in shares) or sum(shares) != Decimal(1):
+            raise ValueError("funding shares must be non-negative and sum to exactly 1")
 
     def rate_for(self, category: Category) -> Decimal | None:
         """The deduction rate of a category; None where the monthly voucher does not apply."""
