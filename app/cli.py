@@ -11,7 +11,10 @@ from rich.table import Table
 
 from app.config import get_settings
 
-app = typer.Typer(help="北京市养老服务消费补贴电子消费券账本 — operator commands.", no_args_is_help=True)
+app = typer.Typer(
+    help="北京市养老服务消费补贴电子消费券账本 — operator commands.",
+    no_args_is_help=True,
+)
 console = Console()
 
 
@@ -64,7 +67,9 @@ def _print_demo(summary) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
-    with_demo: Annotated[bool, typer.Option("--demo", help="Load demo data first (development)")] = False,
+    with_demo: Annotated[
+        bool, typer.Option("--demo", help="Load demo data first (development)")
+    ] = False,
     workers: Annotated[int, typer.Option(min=1)] = 1,
 ) -> None:
     """Migrate, optionally load demo data, and run the HTTP service with uvicorn."""
@@ -73,25 +78,122 @@ def serve(
     migrate()
     if with_demo:
         demo()
-    console.print(f"服务地址: http://{host}:{port}/api/v1  健康检查: http://{host}:{port}/healthz")
+    console.print(
+        f"服务地址: http://{host}:{port}/api/v1  健康检查: http://{host}:{port}/healthz"
+    )
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_level="info")
 
 
 @app.command()
 def openapi(
-    check: Annotated[bool, typer.Option(help="Fail if the committed document differs")] = False,
+    check: Annotated[
+        bool, typer.Option(help="Fail if the committed document differs")
+    ] = False,
 ) -> None:
     """Regenerate openapi/openapi.json from the app (or --check that it is current)."""
     from app.openapi_export import OPENAPI_PATH, render_openapi, write_openapi
 
     if check:
-        current = OPENAPI_PATH.read_text(encoding="utf-8") if OPENAPI_PATH.exists() else ""
+        current = (
+            OPENAPI_PATH.read_text(encoding="utf-8") if OPENAPI_PATH.exists() else ""
+        )
         if current != render_openapi():
-            console.print("[red]openapi/openapi.json 已过期: 运行 voucher openapi[/red]")
+            console.print(
+                "[red]openapi/openapi.json 已过期: 运行 voucher openapi[/red]"
+            )
             raise typer.Exit(code=1)
         console.print("openapi/openapi.json 与应用一致")
         return
     console.print(f"已写入 {write_openapi()}")
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the month-start jobs (expire, issue) on schedule, catching up missed runs first."""
+    from app.logging_setup import configure_logging
+    from app.scheduler import JobScheduler
+
+    configure_logging(get_settings().log_level)
+    runner = JobScheduler(blocking=True)
+    console.print(f"调度器已启动 ({runner.holder});按 Ctrl+C 退出")
+    try:
+        runner.start()
+    except (KeyboardInterrupt, SystemExit):
+        runner.shutdown()
+
+
+jobs_app = typer.Typer(help="Month-start jobs, the same code the scheduler runs.")
+app.add_typer(jobs_app, name="jobs")
+
+
+def _month(text: str):
+    from app.rules.months import Month
+
+    try:
+        return Month.parse(text)
+    except ValueError:
+        raise typer.BadParameter("month must be YYYY-MM") from None
+
+
+@jobs_app.command("issue")
+def jobs_issue(month: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
+    """Issue the month's vouchers to every entitled elder (safe to repeat)."""
+    from app.db import session_scope
+    from app.jobs import service
+
+    with console.status(f"发放 {month} 电子消费券…"), session_scope() as session:
+        result, run = service.run_issue(session, _month(month), trigger="cli")
+    console.print(
+        f"{result.month}: 新发放 {result.issued} 张,此前已发放 {result.already_issued} 张 (job run {run.id})"
+    )
+
+
+@jobs_app.command("expire")
+def jobs_expire(month: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
+    """Expire an ended month's vouchers and release their balances (safe to repeat)."""
+    from app.db import session_scope
+    from app.errors import AppError
+    from app.jobs import service
+    from app.rules.money import yuan_text
+
+    try:
+        with console.status(f"{month} 电子消费券失效处理…"), session_scope() as session:
+            result, run = service.run_expire(session, _month(month), trigger="cli")
+    except AppError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(code=2) from None
+    console.print(
+        f"{result.month}: 失效 {result.expired} 张,释放 {yuan_text(result.released_fen)} 元 (job run {run.id})"
+    )
+
+
+ledger_app = typer.Typer(help="The journal.")
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Recompute every balance from the journal; exit 1 on any mismatch."""
+    from app.db import session_scope
+    from app.ledger import service
+
+    with console.status("核对分录…"), session_scope(write=False) as session:
+        report = service.verify(session)
+    table = Table(title="账本核对")
+    for column in ("分录", "分录行", "核对消费券", "不一致"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(report.entries),
+        str(report.lines),
+        str(report.vouchers_checked),
+        str(len(report.mismatches)),
+    )
+    console.print(table)
+    for mismatch in report.mismatches:
+        console.print(f"[red]{mismatch}[/red]")
+    if not report.ok:
+        raise typer.Exit(code=1)
+    console.print("[green]账本平衡,余额与分录一致[/green]")
 
 
 staff_app = typer.Typer(help="Staff accounts.")
@@ -101,8 +203,13 @@ app.add_typer(staff_app, name="staff")
 @staff_app.command("create")
 def staff_create(
     name: Annotated[str, typer.Option()],
-    role: Annotated[str, typer.Option(help="city_admin | district_civil | district_finance | auditor")],
-    district: Annotated[Optional[str], typer.Option(help="District code for district roles")] = None,
+    role: Annotated[
+        str,
+        typer.Option(help="city_admin | district_civil | district_finance | auditor"),
+    ],
+    district: Annotated[
+        Optional[str], typer.Option(help="District code for district roles")
+    ] = None,
 ) -> None:
     """Create a staff account and print its token once."""
     from app.auth import service
@@ -117,7 +224,10 @@ def staff_create(
                 name=name,
                 role=Role(role),
                 district_code=district,
-                created_by=Principal(role=Role.CITY_ADMIN, subject_id=f"cli:{os.environ.get('USER', 'operator')}"),
+                created_by=Principal(
+                    role=Role.CITY_ADMIN,
+                    subject_id=f"cli:{os.environ.get('USER', 'operator')}",
+                ),
             )
     except (AppError, ValueError) as error:
         console.print(f"[red]{error}[/red]")

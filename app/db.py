@@ -23,6 +23,8 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
+    func,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -182,3 +184,32 @@ def session_scope(
         raise
     finally:
         session.close()
+
+
+def sql_random_uuid(session: Session):
+    """A new random UUID computed by the database, for set-based inserts."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.gen_random_uuid()
+    # SQLite stores UUIDs as 32 hex characters.
+    return func.lower(func.hex(func.randomblob(16)))
+
+
+def dialect_insert(session: Session):
+    """``insert`` of the session's dialect, for ``on_conflict_do_nothing``."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def lock_for_transaction(session: Session, name: str) -> None:
+    """Serialise one kind of work across processes until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: writing transactions already hold
+    the database's write lock (BEGIN IMMEDIATE), so there is nothing more to take.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0)))
+        )

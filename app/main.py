@@ -11,8 +11,11 @@ from app.config import get_settings
 from app.elders.router import router as elders_router
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
+from app.jobs.router import router as jobs_router
+from app.ledger.router import router as ledger_router
 from app.logging_setup import configure_logging
 from app.providers.router import router as providers_router
+from app.redemptions.router import router as redemptions_router
 from app.reference.router import router as reference_router
 from app.sandbox.router import router as sandbox_router
 
@@ -21,8 +24,20 @@ API_PREFIX = "/api/v1"
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI):
-    configure_logging(get_settings().log_level)
-    yield
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    scheduler = None
+    if settings.scheduler.enabled:
+        from app.scheduler import JobScheduler
+
+        # Every worker may start one; the lease lets exactly one of them run jobs.
+        scheduler = JobScheduler()
+        scheduler.start()
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
 
 
 def create_app() -> FastAPI:
@@ -40,6 +55,9 @@ def create_app() -> FastAPI:
         reference_router,
         providers_router,
         elders_router,
+        redemptions_router,
+        jobs_router,
+        ledger_router,
         sandbox_router,
     ):
         app.include_router(router, prefix=API_PREFIX)

@@ -1,12 +1,24 @@
 """Imports every table so that Alembic and the tests see the whole schema."""
 
 from app.auth.models import StaffMember
-from app.elders.models import Elder, ElderStatusChange
+from app.elders.models import Elder, ElderEnrolment, ElderStatusChange
+from app.jobs.models import JobRun, SchedulerLease
+from app.ledger.models import JournalEntry, JournalLine
 from app.providers.models import Provider, ProviderStatusChange
+from app.redemptions.models import IdempotencyKey, Redemption
 from app.reference.models import CatalogueItem, District, PolicyRule, ProgramPeriod
 from app.sandbox.models import SandboxClock
+from app.vouchers.models import Voucher
 
 __all__ = [
+    "ElderEnrolment",
+    "IdempotencyKey",
+    "JobRun",
+    "JournalEntry",
+    "JournalLine",
+    "Redemption",
+    "SchedulerLease",
+    "Voucher",
     "CatalogueItem",
     "District",
     "Elder",

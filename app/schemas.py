@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
 
 from app.rules.months import BEIJING
 
@@ -21,10 +30,49 @@ BeijingTime = Annotated[
 ]
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}.*")
+
+
+def _iso_text(pattern: re.Pattern[str], form: str):
+    # JSON has no date type, and a number (or a numeric string) is a client bug, not a Unix
+    # timestamp: only the ISO text form is accepted.
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and pattern.fullmatch(value):
+            return value
+        raise ValueError(f"expected {form}")
+
+    return check
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_text(_ISO_DATE, "a date YYYY-MM-DD"))]
+IsoDateTime = Annotated[
+    AwareDatetime, BeforeValidator(_iso_text(_RFC3339, "an RFC 3339 time with offset"))
+]
+
+
+def _refuse_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    if isinstance(value, dict):
+        for item in value.values():
+            _refuse_nul(item)
+    if isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+    return value
+
+
 class RequestModel(BaseModel):
-    """Request bodies: unknown fields are refused, so a typo never silently does nothing."""
+    """Request bodies: unknown fields are refused, so a typo never silently does nothing;
+    NUL characters (which PostgreSQL text cannot hold) are refused everywhere."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        return _refuse_nul(data)
 
 
 class Problem(BaseModel):
@@ -43,7 +91,11 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "model": Problem,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {
+                    "schema": {"$ref": "#/components/schemas/Problem"}
+                }
+            },
         }
         for status in statuses
     }

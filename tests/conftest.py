@@ -95,6 +95,7 @@ def service_env(database_url, monkeypatch) -> Iterator[str]:
     monkeypatch.setenv("VOUCHER_ADMIN_TOKEN", ADMIN_TOKEN)
     monkeypatch.setenv("VOUCHER_SANDBOX_CLOCK", "true")
     monkeypatch.setenv("VOUCHER_ENVIRONMENT", "test")
+    monkeypatch.setenv("VOUCHER_SCHEDULER__ENABLED", "false")  # tests run jobs explicitly
     get_settings.cache_clear()
     if str(get_engine().url.render_as_string(hide_password=False)) != database_url:
         reset_engine()

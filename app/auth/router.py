@@ -6,9 +6,14 @@ from app.auth import service
 from app.auth.models import StaffMember
 from app.auth.schemas import StaffCreate, StaffCreated, StaffOut, WhoAmI
 from app.deps import AnyPrincipal, CityAdmin, SessionDep
+from app.routing import TransactionRetryRoute
 from app.schemas import problem_responses
 
-router = APIRouter(tags=["staff"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    route_class=TransactionRetryRoute,
+    tags=["staff"],
+    responses=problem_responses(401, 403, 422),
+)
 
 
 def _out(staff: StaffMember) -> dict:

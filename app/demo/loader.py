@@ -41,7 +41,13 @@ class DemoSummary:
 
 
 def demo_loaded(session: Session) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(StaffMember).where(StaffMember.name.like("%(演示)"))))
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(StaffMember)
+            .where(StaffMember.name.like("%(演示)"))
+        )
+    )
 
 
 def _credit_code(rng: random.Random, district_code: str) -> str:
@@ -55,14 +61,20 @@ def _id_number(rng: random.Random, region: str, birth: date) -> str:
 
 
 def _name(rng: random.Random) -> str:
-    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN_CHARS) for _ in range(rng.choice((1, 2, 2))))
+    return rng.choice(SURNAMES) + "".join(
+        rng.choice(GIVEN_CHARS) for _ in range(rng.choice((1, 2, 2)))
+    )
 
 
 def _weighted(rng: random.Random, table: list[tuple[object, int]]):
-    return rng.choices([value for value, _ in table], weights=[weight for _, weight in table])[0]
+    return rng.choices(
+        [value for value, _ in table], weights=[weight for _, weight in table]
+    )[0]
 
 
-def load_demo(session: Session, *, elders_per_district: int = 150, seed: int = 2026) -> DemoSummary:
+def load_demo(
+    session: Session, *, elders_per_district: int = 150, seed: int = 2026
+) -> DemoSummary:
     """Create demo staff, providers and elders unless they exist already (safe to repeat)."""
     if demo_loaded(session):
         return DemoSummary(loaded=False)
@@ -70,7 +82,12 @@ def load_demo(session: Session, *, elders_per_district: int = 150, seed: int = 2
     summary = DemoSummary(loaded=True)
     for role, district_code, name, token in DEMO_STAFF:
         staff_service.create_staff(
-            session, name=name, role=Role(role), district_code=district_code, created_by=DEMO_ACTOR, token=token
+            session,
+            name=name,
+            role=Role(role),
+            district_code=district_code,
+            created_by=DEMO_ACTOR,
+            token=token,
         )
         summary.staff_tokens.append((name, role, token))
     for district_code, slug in DEMO_DISTRICTS.items():
@@ -91,19 +108,50 @@ def load_demo(session: Session, *, elders_per_district: int = 150, seed: int = 2
             )
             created.append(provider)
             summary.provider_keys.append((name, kind, api_key))
-        summary.elders[district_code] = _load_elders(session, rng, district_code, elders_per_district)
+        summary.elders[district_code] = _load_elders(
+            session, rng, district_code, elders_per_district
+        )
     return summary
 
 
-def _load_elders(session: Session, rng: random.Random, district_code: str, count: int) -> int:
+def _load_elders(
+    session: Session, rng: random.Random, district_code: str, count: int
+) -> int:
     today = clock.today()
     created = 0
     for _ in range(count):
-        residency = _weighted(rng, [("beijing_hukou", 80), ("residence_permit", 12), ("institution_resident", 8)])
-        region = district_code if residency == "beijing_hukou" else rng.choice(OTHER_PROVINCE_REGIONS)
-        age_years = _weighted(rng, [(rng.randint(60, 79), 45), (rng.randint(80, 99), 53), (rng.randint(55, 59), 2)])
+        residency = _weighted(
+            rng,
+            [
+                ("beijing_hukou", 80),
+                ("residence_permit", 12),
+                ("institution_resident", 8),
+            ],
+        )
+        region = (
+            district_code
+            if residency == "beijing_hukou"
+            else rng.choice(OTHER_PROVINCE_REGIONS)
+        )
+        age_years = _weighted(
+            rng,
+            [
+                (rng.randint(60, 79), 45),
+                (rng.randint(80, 99), 53),
+                (rng.randint(55, 59), 2),
+            ],
+        )
         birth = today - timedelta(days=age_years * 365 + rng.randrange(365))
-        level = _weighted(rng, [("moderate", 35), ("severe", 30), ("complete", 15), ("mild", 15), ("intact", 5)])
+        level = _weighted(
+            rng,
+            [
+                ("moderate", 35),
+                ("severe", 30),
+                ("complete", 15),
+                ("mild", 15),
+                ("intact", 5),
+            ],
+        )
         benefits = [
             benefit
             for benefit, share in [
@@ -116,7 +164,9 @@ def _load_elders(session: Session, rng: random.Random, district_code: str, count
             if rng.randrange(100) < share
         ]
         stale = rng.randrange(100) < 4  # a result past its validity
-        assessed_on = today - timedelta(days=rng.randint(380, 500) if stale else rng.randint(0, 330))
+        assessed_on = today - timedelta(
+            days=rng.randint(380, 500) if stale else rng.randint(0, 330)
+        )
         data = ElderCreate(
             name=_name(rng),
             id_number=_id_number(rng, region, birth),
@@ -135,6 +185,14 @@ def _load_elders(session: Session, rng: random.Random, district_code: str, count
             continue  # stays pending: ineligible, or not reviewed yet
         elder_service.approve_elder(session, DEMO_ACTOR, elder)
         if rng.randrange(100) < 5:
-            reason = rng.choice([SuspensionReason.MOVED_OUT, SuspensionReason.DECEASED, SuspensionReason.NO_LONGER_ELIGIBLE])
-            elder_service.suspend_elder(session, DEMO_ACTOR, elder, ElderSuspend(reason=reason))
+            reason = rng.choice(
+                [
+                    SuspensionReason.MOVED_OUT,
+                    SuspensionReason.DECEASED,
+                    SuspensionReason.NO_LONGER_ELIGIBLE,
+                ]
+            )
+            elder_service.suspend_elder(
+                session, DEMO_ACTOR, elder, ElderSuspend(reason=reason)
+            )
     return created

@@ -86,3 +86,27 @@ class ElderStatusChange(Base):
     note: Mapped[str | None] = mapped_column(Text)
     changed_by: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ElderEnrolment(Base):
+    """An elder's place in a government-funded programme whose services the voucher may not pay
+    for (一(八)4 station basic services, 一(八)5 family care beds)."""
+
+    __tablename__ = "elder_enrolments"
+    __table_args__ = (
+        CheckConstraint(
+            sql_in("kind", ("station_basic_services", "family_care_bed")), name="kind"
+        ),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="period"),
+        Index(None, "elder_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    elder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("elders.id"))
+    provider_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("providers.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))

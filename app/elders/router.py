@@ -16,15 +16,23 @@ from app.elders.schemas import (
     ElderStatusChangeOut,
     ElderSuspend,
     ElderUpdate,
+    EnrolmentCreate,
+    EnrolmentEnd,
+    EnrolmentOut,
     VoucherOut,
 )
+from app.routing import TransactionRetryRoute
 from app.rules.eligibility import age_on
 from app.rules.identity import mask_id_number
 from app.rules.months import Month
 from app.schemas import DistrictCode, MonthText, problem_responses
+from app.vouchers import service as vouchers
 
 router = APIRouter(
-    prefix="/elders", tags=["elders"], responses=problem_responses(401, 403, 404, 422)
+    route_class=TransactionRetryRoute,
+    prefix="/elders",
+    tags=["elders"],
+    responses=problem_responses(401, 403, 404, 422),
 )
 
 
@@ -124,9 +132,11 @@ def update_elder(
     responses=problem_responses(409),
 )
 def approve_elder(elder: VisibleElder, session: SessionDep, caller: RegistryOfficer):
-    approved = service.approve_elder(session, caller, elder)
-    # Vouchers are issued by the money core (issue #3); until then there is none to return.
-    return {**elder_out(approved), "voucher": None}
+    approved, voucher = service.approve_elder(session, caller, elder)
+    return {
+        **elder_out(approved),
+        "voucher": vouchers.voucher_out(voucher) if voucher else None,
+    }
 
 
 @router.post(
@@ -163,5 +173,70 @@ def elder_vouchers(
     session: SessionDep,
     month: Annotated[MonthText | None, Query()] = None,
 ):
-    # No voucher exists before the money core (issue #3) issues them.
-    return []
+    now = clock.now()
+    found = vouchers.list_vouchers(
+        session, elder.id, Month.parse(month) if month else None
+    )
+    return [vouchers.voucher_out(voucher, now) for voucher in found]
+
+
+@router.post(
+    "/{elder_id}/enrolments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EnrolmentOut,
+    summary="登记老年人享受的政府保障项目(驿站四项基本服务、家庭养老床位)",
+)
+def add_enrolment(
+    body: EnrolmentCreate,
+    elder: VisibleElder,
+    session: SessionDep,
+    caller: RegistryOfficer,
+):
+    enrolment = service.add_enrolment(
+        session,
+        caller,
+        elder,
+        kind=body.kind,
+        provider_id=body.provider_id,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+    )
+    return enrolment_out(enrolment)
+
+
+@router.get(
+    "/{elder_id}/enrolments",
+    response_model=list[EnrolmentOut],
+    summary="老年人享受的政府保障项目",
+)
+def list_enrolments(elder: VisibleElder, session: SessionDep):
+    return [enrolment_out(e) for e in service.list_enrolments(session, elder)]
+
+
+@router.post(
+    "/{elder_id}/enrolments/{enrolment_id}/end",
+    response_model=EnrolmentOut,
+    summary="结束项目登记",
+)
+def end_enrolment(
+    enrolment_id: str,
+    body: EnrolmentEnd,
+    elder: VisibleElder,
+    session: SessionDep,
+    _caller: RegistryOfficer,
+):
+    return enrolment_out(
+        service.end_enrolment(session, elder, enrolment_id, body.ends_on)
+    )
+
+
+def enrolment_out(enrolment) -> dict:
+    return {
+        "id": str(enrolment.id),
+        "elder_id": str(enrolment.elder_id),
+        "kind": enrolment.kind,
+        "provider_id": str(enrolment.provider_id),
+        "starts_on": enrolment.starts_on,
+        "ends_on": enrolment.ends_on,
+        "created_at": enrolment.created_at,
+    }

@@ -2,12 +2,18 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
 from app.rules.eligibility import Benefit, DisabilityLevel, Residency
-from app.schemas import BeijingTime, DistrictCode, RequestModel, ResponseModel
+from app.schemas import (
+    BeijingTime,
+    DistrictCode,
+    IsoDate,
+    RequestModel,
+    ResponseModel,
+)
 
 PersonName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -32,7 +38,7 @@ class ElderCreate(RequestModel):
     district_code: DistrictCode
     residency: Residency
     disability_level: DisabilityLevel
-    assessed_on: date
+    assessed_on: IsoDate
     benefits: list[Benefit] = Field(default_factory=list, max_length=len(Benefit))
 
     _benefits_unique = field_validator("benefits")(_unique)
@@ -44,7 +50,7 @@ class ElderUpdate(RequestModel):
     name: PersonName | None = None
     residency: Residency | None = None
     disability_level: DisabilityLevel | None = None
-    assessed_on: date | None = None
+    assessed_on: IsoDate | None = None
     benefits: list[Benefit] | None = Field(default=None, max_length=len(Benefit))
 
     _benefits_unique = field_validator("benefits")(
@@ -112,3 +118,24 @@ class ElderPage(ResponseModel):
     total: int
     limit: int
     offset: int
+
+
+class EnrolmentCreate(RequestModel):
+    kind: Literal["station_basic_services", "family_care_bed"]
+    provider_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    starts_on: IsoDate
+    ends_on: IsoDate | None = None
+
+
+class EnrolmentOut(ResponseModel):
+    id: str
+    elder_id: str
+    kind: str
+    provider_id: str
+    starts_on: date
+    ends_on: date | None
+    created_at: BeijingTime
+
+
+class EnrolmentEnd(RequestModel):
+    ends_on: IsoDate

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from sqlalchemy import func, select
@@ -9,17 +10,19 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.auth.principal import Principal
 from app.config import get_settings
-from app.elders.models import Elder, ElderStatusChange
+from app.elders.models import Elder, ElderEnrolment, ElderStatusChange
 from app.elders.schemas import ElderCreate, ElderSuspend, ElderUpdate
 from app.errors import (
     ElderExists,
     InvalidAssessmentDate,
+    InvalidEnrolment,
     InvalidIdNumber,
     InvalidState,
     NotEligible,
     NotFound,
 )
 from app.ids import parse_id
+from app.providers.models import Provider
 from app.providers.service import ensure_district_in_scope
 from app.reference.service import ensure_district
 from app.rules.eligibility import (
@@ -33,6 +36,8 @@ from app.rules.eligibility import (
     assess_eligibility,
 )
 from app.rules.identity import birth_date_of, normalise_id_number
+from app.vouchers import service as vouchers
+from app.vouchers.models import Voucher
 
 
 def eligibility_rules() -> EligibilityRules:
@@ -168,7 +173,13 @@ def update_elder(
     return elder
 
 
-def approve_elder(session: Session, caller: Principal, elder: Elder) -> Elder:
+def approve_elder(
+    session: Session, caller: Principal, elder: Elder
+) -> tuple[Elder, Voucher | None]:
+    """Approve an eligible elder and issue the current month's voucher at once (二(三)).
+
+    The voucher is None outside the program period.
+    """
     if elder.status == "approved":
         raise InvalidState("该老年人已审核通过")
     result = _refresh_eligibility(elder, clock.today())
@@ -187,7 +198,10 @@ def approve_elder(session: Session, caller: Principal, elder: Elder) -> Elder:
     elder.last_voucher_month = None
     _record(session, elder, from_status=previous, actor=caller.actor, reason="approved")
     session.flush()
-    return elder
+    voucher = vouchers.issue_for_elder(
+        session, elder, clock.current_month(), actor=caller.actor
+    )
+    return elder, voucher
 
 
 def suspend_elder(
@@ -249,3 +263,61 @@ def status_history(session: Session, elder: Elder) -> list[ElderStatusChange]:
             .order_by(ElderStatusChange.id)
         )
     )
+
+
+def add_enrolment(
+    session: Session,
+    caller: Principal,
+    elder: Elder,
+    *,
+    kind: str,
+    provider_id: str,
+    starts_on: date,
+    ends_on: date | None,
+) -> ElderEnrolment:
+    parsed = parse_id(provider_id)
+    provider = session.get(Provider, parsed) if parsed else None
+    if provider is None or not caller.sees_district(provider.district_code):
+        raise InvalidEnrolment("provider_id 不是可见的服务机构")
+    if kind == "station_basic_services" and provider.kind != "station":
+        raise InvalidEnrolment("四项基本养老服务须由社区养老服务驿站提供")
+    if ends_on is not None and ends_on < starts_on:
+        raise InvalidEnrolment("结束日期不能早于开始日期")
+    enrolment = ElderEnrolment(
+        id=uuid.uuid4(),
+        district_code=elder.district_code,
+        elder_id=elder.id,
+        provider_id=provider.id,
+        kind=kind,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        created_at=clock.now(),
+        created_by=caller.actor,
+    )
+    session.add(enrolment)
+    session.flush()
+    return enrolment
+
+
+def list_enrolments(session: Session, elder: Elder) -> list[ElderEnrolment]:
+    return list(
+        session.scalars(
+            select(ElderEnrolment)
+            .where(ElderEnrolment.elder_id == elder.id)
+            .order_by(ElderEnrolment.starts_on)
+        )
+    )
+
+
+def end_enrolment(
+    session: Session, elder: Elder, enrolment_id: str, ends_on: date
+) -> ElderEnrolment:
+    parsed = parse_id(enrolment_id)
+    enrolment = session.get(ElderEnrolment, parsed) if parsed else None
+    if enrolment is None or enrolment.elder_id != elder.id:
+        raise NotFound("未找到该项目登记")
+    if ends_on < enrolment.starts_on:
+        raise InvalidEnrolment("结束日期不能早于开始日期")
+    enrolment.ends_on = ends_on
+    session.flush()
+    return enrolment

@@ -16,10 +16,12 @@ from app.providers.schemas import (
     ProviderStatusUpdate,
     StatusChangeOut,
 )
+from app.routing import TransactionRetryRoute
 from app.rules.listing import ListingStatus
 from app.schemas import DistrictCode, problem_responses
 
 router = APIRouter(
+    route_class=TransactionRetryRoute,
     prefix="/providers",
     tags=["providers"],
     responses=problem_responses(401, 403, 404, 422),

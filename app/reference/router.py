@@ -12,10 +12,15 @@ from app.reference.schemas import (
     FundingShares,
     PolicyOut,
 )
+from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 from app.schemas import MonthText, problem_responses, rate_text
 
-router = APIRouter(tags=["reference"], responses=problem_responses(401, 422))
+router = APIRouter(
+    route_class=TransactionRetryRoute,
+    tags=["reference"],
+    responses=problem_responses(401, 422),
+)
 
 
 @router.get("/districts", response_model=list[DistrictOut], summary="北京市各区")

@@ -28,7 +28,9 @@ def normalise_id_number(text: str) -> str | None:
     district created in 1983 holds a perfectly valid number that check would refuse.
     """
     candidate = text.strip().upper()
-    if len(candidate) != 18 or not (candidate[:17].isascii() and candidate[:17].isdigit()):
+    if len(candidate) != 18 or not (
+        candidate[:17].isascii() and candidate[:17].isdigit()
+    ):
         return None
     if candidate[-1] != ric.calc_check_digit(candidate):
         return None

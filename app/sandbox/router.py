@@ -3,22 +3,31 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime
 
 from app import clock
 from app.config import get_settings
 from app.deps import CityAdmin, SessionDep
 from app.errors import NotFound
+from app.routing import TransactionRetryRoute
 from app.sandbox import service
-from app.schemas import BeijingTime, RequestModel, ResponseModel, problem_responses
+from app.schemas import (
+    BeijingTime,
+    IsoDateTime,
+    RequestModel,
+    ResponseModel,
+    problem_responses,
+)
 
 router = APIRouter(
-    prefix="/sandbox", tags=["sandbox"], responses=problem_responses(401, 403, 404, 422)
+    route_class=TransactionRetryRoute,
+    prefix="/sandbox",
+    tags=["sandbox"],
+    responses=problem_responses(401, 403, 404, 422),
 )
 
 
 class ClockSet(RequestModel):
-    now: AwareDatetime
+    now: IsoDateTime
 
 
 class ClockOut(ResponseModel):

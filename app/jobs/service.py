@@ -1,0 +1,90 @@
+"""Month-start jobs (expire last month, issue this month), shared by the API, the CLI and the
+scheduler. Each takes an explicit month, is safe to run twice, and records a job-run row in the
+same transaction as its work."""
+
+from __future__ import annotations
+
+from sqlalchemy import distinct, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.db import lock_for_transaction
+from app.errors import MonthNotEnded
+from app.jobs.models import JobRun
+from app.rules.months import Month
+from app.vouchers import service as vouchers
+from app.vouchers.models import Voucher
+
+
+def _start(session: Session, job: str, month: Month, trigger: str) -> JobRun:
+    # One run of a job for a month at a time, across processes; a second waits, then finds
+    # nothing left to do.
+    lock_for_transaction(session, f"job:{job}:{month}")
+    run = JobRun(
+        job=job,
+        period=month.first_day,
+        status="running",
+        trigger=trigger,
+        counts={},
+        started_at=clock.now(),
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _finish(run: JobRun, counts: dict) -> None:
+    run.status = "succeeded"
+    run.counts = counts
+    run.finished_at = clock.now()
+
+
+def run_issue(
+    session: Session, month: Month, *, trigger: str
+) -> tuple[vouchers.IssueResult, JobRun]:
+    run = _start(session, "issue", month, trigger)
+    result = vouchers.issue_month(session, month, job_run_id=run.id, actor=trigger)
+    _finish(run, {"issued": result.issued, "already_issued": result.already_issued})
+    session.flush()
+    return result, run
+
+
+def run_expire(
+    session: Session, month: Month, *, trigger: str
+) -> tuple[vouchers.ExpireResult, JobRun]:
+    if clock.now() < month.ends_at():
+        raise MonthNotEnded(f"{month} 尚未结束,不能失效处理")
+    run = _start(session, "expire", month, trigger)
+    result = vouchers.expire_month(session, month, job_run_id=run.id, actor=trigger)
+    _finish(run, {"expired": result.expired, "released_fen": result.released_fen})
+    session.flush()
+    return result, run
+
+
+def months_with_active_vouchers_before(session: Session, month: Month) -> list[Month]:
+    """Ended months that still hold active vouchers: expiry is due (or was missed)."""
+    rows = session.scalars(
+        select(distinct(Voucher.month))
+        .where(Voucher.status == "active", Voucher.month < month.first_day)
+        .order_by(Voucher.month)
+    )
+    return [Month.of(day) for day in rows]
+
+
+def has_succeeded(session: Session, job: str, month: Month) -> bool:
+    return (
+        session.scalar(
+            select(JobRun.id)
+            .where(
+                JobRun.job == job,
+                JobRun.period == month.first_day,
+                JobRun.status == "succeeded",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def list_runs(session: Session, *, limit: int = 50) -> list[JobRun]:
+    return list(session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(limit)))

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.ledger.models import JournalEntry, JournalLine
+from app.redemptions.models import Redemption
+from app.rules.ledger import Line, check_balanced
+from app.vouchers.models import Voucher
+
+MAX_REPORTED_MISMATCHES = 100
+
+
+def post_entry(
+    session: Session,
+    *,
+    kind: str,
+    district_code: str,
+    month: date,
+    lines: list[Line],
+    created_by: str,
+    redemption_id: uuid.UUID | None = None,
+    job_run_id: int | None = None,
+) -> int:
+    """Append one balanced entry. The caller updates the cached balances in the same transaction."""
+    check_balanced(lines)
+    entry_id = session.execute(
+        insert(JournalEntry)
+        .values(
+            district_code=district_code,
+            kind=kind,
+            month=month,
+            redemption_id=redemption_id,
+            job_run_id=job_run_id,
+            created_at=clock.now(),
+            created_by=created_by,
+        )
+        .returning(JournalEntry.id)
+    ).scalar_one()
+    session.execute(
+        insert(JournalLine),
+        [
+            {
+                "entry_id": entry_id,
+                "district_code": district_code,
+                "account": line.account,
+                "voucher_id": line.voucher_id,
+                "provider_id": line.provider_id,
+                "amount_fen": line.amount_fen,
+            }
+            for line in lines
+        ],
+    )
+    return entry_id
+
+
+def open_entry(
+    session: Session,
+    *,
+    kind: str,
+    district_code: str,
+    month: date,
+    created_by: str,
+    job_run_id: int,
+) -> int:
+    """An entry for a set-based job; its lines are inserted by SQL and balanced by
+    :func:`balance_entry`, all in the caller's transaction."""
+    return session.execute(
+        insert(JournalEntry)
+        .values(
+            district_code=district_code,
+            kind=kind,
+            month=month,
+            job_run_id=job_run_id,
+            created_at=clock.now(),
+            created_by=created_by,
+        )
+        .returning(JournalEntry.id)
+    ).scalar_one()
+
+
+def balance_entry(
+    session: Session, entry_id: int, *, district_code: str, account: str
+) -> int:
+    """Close a set-based entry with one line on ``account`` that brings its sum to zero."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(JournalLine.amount_fen), 0)).where(
+            JournalLine.entry_id == entry_id
+        )
+    )
+    if total:
+        session.execute(
+            insert(JournalLine).values(
+                entry_id=entry_id,
+                district_code=district_code,
+                account=account,
+                amount_fen=-total,
+            )
+        )
+    return int(total)
+
+
+@dataclass
+class LedgerReport:
+    ok: bool
+    entries: int
+    lines: int
+    vouchers_checked: int
+    mismatches: list[dict] = field(default_factory=list)
+
+
+def verify(session: Session) -> LedgerReport:
+    """Recompute every balance from the journal and compare with the stored caches."""
+    mismatches: list[dict] = []
+    entries = session.scalar(select(func.count()).select_from(JournalEntry)) or 0
+    lines = session.scalar(select(func.count()).select_from(JournalLine)) or 0
+
+    unbalanced = session.execute(
+        select(JournalLine.entry_id, func.sum(JournalLine.amount_fen).label("total"))
+        .group_by(JournalLine.entry_id)
+        .having(func.sum(JournalLine.amount_fen) != 0)
+        .limit(MAX_REPORTED_MISMATCHES)
+    )
+    mismatches += [
+        {
+            "kind": "unbalanced_entry",
+            "entry_id": str(r.entry_id),
+            "sum_fen": int(r.total),
+        }
+        for r in unbalanced
+    ]
+
+    empty_entries = session.execute(
+        select(JournalEntry.id)
+        .where(
+            ~select(JournalLine.id)
+            .where(JournalLine.entry_id == JournalEntry.id)
+            .exists()
+        )
+        .limit(MAX_REPORTED_MISMATCHES)
+    )
+    mismatches += [
+        {"kind": "entry_without_lines", "entry_id": str(r.id)} for r in empty_entries
+    ]
+
+    journal_balance = (
+        select(
+            JournalLine.voucher_id, func.sum(JournalLine.amount_fen).label("balance")
+        )
+        .where(JournalLine.account == "voucher")
+        .group_by(JournalLine.voucher_id)
+        .subquery()
+    )
+    recomputed = func.coalesce(journal_balance.c.balance, 0)
+    voucher_rows = session.execute(
+        select(Voucher.id, Voucher.balance_fen, recomputed.label("journal"))
+        .outerjoin(journal_balance, journal_balance.c.voucher_id == Voucher.id)
+        .where(Voucher.balance_fen != recomputed)
+        .limit(MAX_REPORTED_MISMATCHES)
+    )
+    mismatches += [
+        {
+            "kind": "voucher_balance",
+            "voucher_id": str(r.id),
+            "stored_fen": int(r.balance_fen),
+            "journal_fen": int(r.journal),
+        }
+        for r in voucher_rows
+    ]
+    vouchers_checked = session.scalar(select(func.count()).select_from(Voucher)) or 0
+
+    closed_with_balance = session.execute(
+        select(Voucher.id, Voucher.balance_fen)
+        .where(Voucher.status != "active", Voucher.balance_fen != 0)
+        .limit(MAX_REPORTED_MISMATCHES)
+    )
+    mismatches += [
+        {
+            "kind": "closed_voucher_with_balance",
+            "voucher_id": str(r.id),
+            "stored_fen": int(r.balance_fen),
+        }
+        for r in closed_with_balance
+    ]
+
+    # What the journal owes each provider must equal its posted, unreversed redemptions.
+    payable = (
+        select(
+            JournalLine.provider_id.label("provider_id"),
+            func.sum(JournalLine.amount_fen).label("journal"),
+        )
+        .where(JournalLine.account == "provider_payable")
+        .group_by(JournalLine.provider_id)
+        .subquery()
+    )
+    posted = (
+        select(
+            Redemption.provider_id.label("provider_id"),
+            func.sum(Redemption.deduction_fen).label("posted"),
+        )
+        .where(Redemption.status == "posted")
+        .group_by(Redemption.provider_id)
+        .subquery()
+    )
+    provider_rows = session.execute(
+        select(
+            func.coalesce(payable.c.provider_id, posted.c.provider_id).label(
+                "provider_id"
+            ),
+            func.coalesce(payable.c.journal, 0).label("journal"),
+            func.coalesce(posted.c.posted, 0).label("posted"),
+        )
+        .select_from(
+            payable.join(
+                posted, payable.c.provider_id == posted.c.provider_id, full=True
+            )
+        )
+        .where(func.coalesce(payable.c.journal, 0) != func.coalesce(posted.c.posted, 0))
+        .limit(MAX_REPORTED_MISMATCHES)
+    )
+    mismatches += [
+        {
+            "kind": "provider_payable",
+            "provider_id": str(r.provider_id),
+            "journal_fen": int(r.journal),
+            "redemptions_fen": int(r.posted),
+        }
+        for r in provider_rows
+    ]
+    return LedgerReport(
+        ok=not mismatches,
+        entries=int(entries),
+        lines=int(lines),
+        vouchers_checked=int(vouchers_checked),
+        mismatches=mismatches,
+    )

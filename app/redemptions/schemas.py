@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StrictBool, StrictInt, StringConstraints
+
+from app.elders.schemas import VoucherOut
+from app.schemas import BeijingTime, IsoDateTime, RequestModel, ResponseModel
+
+# 1-64 visible ASCII characters (CONTRACT.md).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,64}$"
+
+
+class RedemptionCreate(RequestModel):
+    elder_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    item: StrictInt
+    amount_fen: StrictInt
+    ltci_paid_fen: StrictInt = 0
+    served_at: IsoDateTime
+    id_checked: StrictBool
+    receipt_no: (
+        Annotated[str, StringConstraints(min_length=1, max_length=64)] | None
+    ) = None
+
+
+class RedemptionOut(ResponseModel):
+    id: str
+    voucher_id: str
+    elder_id: str
+    provider_id: str
+    item: int
+    category: str
+    rate: str
+    amount_fen: int
+    ltci_paid_fen: int
+    eligible_fen: int
+    deduction_fen: int
+    self_pay_fen: int
+    voucher_balance_fen: int | None = None
+    status: str
+    warnings: list[str]
+    served_at: BeijingTime
+    receipt_no: str | None
+    month: str
+    created_at: BeijingTime
+    reversed_at: BeijingTime | None = None
+
+
+class RedemptionPage(ResponseModel):
+    items: list[RedemptionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ReversalOut(ResponseModel):
+    id: str
+    status: str
+    voucher_balance_fen: int
+
+
+class PosLookup(RequestModel):
+    id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class PosLookupOut(ResponseModel):
+    elder_id: str
+    name_masked: str
+    eligible: bool
+    voucher: VoucherOut | None

@@ -1,0 +1,159 @@
+"""The scheduled jobs, run in exactly one process.
+
+Every process that starts a :class:`JobScheduler` competes for one lease row
+(``scheduler_leases``); only the holder runs jobs, and it renews the lease while it lives, so
+several web workers or a stray second ``voucher scheduler`` never do the work twice. The jobs
+themselves are also safe to run twice (see ``app.jobs.service``).
+
+A tick every minute, plus one at 00:00 Asia/Shanghai, asks :func:`app.rules.schedule.due_jobs`
+what is due *now* by the service clock, so a run missed while the service was down is caught
+up at the next start, and the sandbox clock drives the same code in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.db import dialect_insert, session_scope
+from app.jobs import service as jobs
+from app.jobs.models import JobRun, SchedulerLease
+from app.reference.service import program_period
+from app.rules.months import BEIJING, Month
+from app.rules.schedule import DueJob, due_jobs
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "month-jobs"
+LEASE_SECONDS = 120
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def acquire_lease(session: Session, holder: str) -> bool:
+    """Take or renew the lease; True when this holder has it. Lease times are real time."""
+    now = clock.system_now()
+    expires = now + timedelta(seconds=LEASE_SECONDS)
+    taken = session.execute(
+        update(SchedulerLease)
+        .where(SchedulerLease.name == LEASE_NAME)
+        .where((SchedulerLease.holder == holder) | (SchedulerLease.expires_at < now))
+        .values(holder=holder, expires_at=expires)
+    ).rowcount
+    if taken:
+        return True
+    inserted = session.execute(
+        dialect_insert(session)(SchedulerLease)
+        .values(name=LEASE_NAME, holder=holder, expires_at=expires)
+        .on_conflict_do_nothing()
+        .returning(SchedulerLease.name)
+    ).first()
+    return inserted is not None
+
+
+def release_lease(session: Session, holder: str) -> None:
+    session.execute(
+        update(SchedulerLease)
+        .where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder)
+        .values(expires_at=clock.system_now())
+    )
+
+
+def pending_jobs(session: Session) -> list[DueJob]:
+    current = clock.current_month()
+    issued = {
+        Month.of(day)
+        for day in session.scalars(
+            select(JobRun.period).where(
+                JobRun.job == "issue",
+                JobRun.status == "succeeded",
+                JobRun.period == current.first_day,
+            )
+        )
+    }
+    return due_jobs(
+        clock.now(),
+        program_period(session),
+        months_with_active_vouchers=jobs.months_with_active_vouchers_before(
+            session, current
+        ),
+        issued_months=issued,
+    )
+
+
+def run_due_jobs(holder: str) -> list[dict]:
+    """One tick: if this process holds the lease, run every due job, each in its own
+    transaction. Returns what was run (empty when not the leader or nothing was due)."""
+    with session_scope() as session:
+        if not acquire_lease(session, holder):
+            return []
+        due = pending_jobs(session)
+    done = []
+    for job in due:
+        with session_scope() as session:
+            if job.job == "expire":
+                result, run = jobs.run_expire(session, job.month, trigger="schedule")
+                counts = {
+                    "expired": result.expired,
+                    "released_fen": result.released_fen,
+                }
+            else:
+                result, run = jobs.run_issue(session, job.month, trigger="schedule")
+                counts = {
+                    "issued": result.issued,
+                    "already_issued": result.already_issued,
+                }
+        log.info("job %s %s done: %s", job.job, job.month, counts)
+        done.append(
+            {"job": job.job, "month": str(job.month), "job_run_id": run.id, **counts}
+        )
+    return done
+
+
+class JobScheduler:
+    def __init__(self, *, blocking: bool = False) -> None:
+        self.holder = holder_id()
+        scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
+        self._scheduler = scheduler_class(timezone=BEIJING)
+        self._scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=60),
+            id="tick",
+            max_instances=1,
+            coalesce=True,
+        )
+        self._scheduler.add_job(
+            self.tick,
+            CronTrigger(hour=0, minute=0, second=1, timezone=BEIJING),
+            id="month-start",
+            max_instances=1,
+        )
+
+    def tick(self) -> None:
+        try:
+            run_due_jobs(self.holder)
+        except Exception:  # a failed tick is logged and retried at the next one
+            log.exception("scheduled jobs failed; will retry at the next tick")
+
+    def start(self) -> None:
+        self.tick()  # catch up at start-up
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        with session_scope() as session:
+            release_lease(session, self.holder)

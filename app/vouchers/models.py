@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UtcDateTime, sql_in
+
+VOUCHER_STATUSES = ("active", "expired", "revoked")
+VOUCHER_KINDS = ("monthly",)
+
+
+class Voucher(Base):
+    """An elder's e-voucher for one natural month. ``balance_fen`` is a cache of the journal,
+    updated in the same transaction as every journal entry that moves it."""
+
+    __tablename__ = "vouchers"
+    __table_args__ = (
+        # Exactly one monthly voucher per elder per month, whoever issues it and however often.
+        UniqueConstraint("elder_id", "month", "kind"),
+        CheckConstraint("balance_fen >= 0", name="balance_not_negative"),
+        CheckConstraint(
+            "balance_fen <= face_value_fen", name="balance_within_face_value"
+        ),
+        CheckConstraint(sql_in("status", VOUCHER_STATUSES), name="status"),
+        CheckConstraint(sql_in("kind", VOUCHER_KINDS), name="kind"),
+        Index(None, "month", "status"),
+        Index(None, "district_code", "month"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    elder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("elders.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date] = mapped_column(Date)
+    face_value_fen: Mapped[int] = mapped_column(BigInteger)
+    balance_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10))
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_until: Mapped[datetime] = mapped_column(
+        UtcDateTime
+    )  # exclusive: 00:00 on the next 1st
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The job run that issued it (NULL when issued at approval); lets the run journal exactly
+    # the vouchers it inserted, set-based.
+    issue_job_run_id: Mapped[int | None] = mapped_column(BigInteger, index=True)

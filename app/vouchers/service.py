@@ -1,0 +1,329 @@
+"""Issuing, expiring and revoking vouchers. Month-wide work is set-based SQL: constant memory,
+no per-row Python, one journal entry per district and run."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.db import dialect_insert, sql_random_uuid
+from app.elders.models import Elder
+from app.ledger import service as ledger
+from app.ledger.models import JournalLine
+from app.reference.service import policy_for_month, program_period
+from app.rules.ledger import issue_lines, release_lines
+from app.rules.months import Month
+from app.vouchers.models import Voucher
+
+MONTHLY = "monthly"
+
+
+def effective_status(voucher: Voucher, now: datetime) -> str:
+    """Validity is decided by the clock: an active voucher past its month reads as expired even
+    before the expiry job has released its balance."""
+    if voucher.status == "active" and now >= voucher.valid_until:
+        return "expired"
+    return voucher.status
+
+
+def voucher_out(voucher: Voucher, now: datetime | None = None) -> dict:
+    return {
+        "id": str(voucher.id),
+        "elder_id": str(voucher.elder_id),
+        "month": str(Month.of(voucher.month)),
+        "face_value_fen": voucher.face_value_fen,
+        "balance_fen": voucher.balance_fen,
+        "status": effective_status(voucher, now or clock.now()),
+        "valid_from": voucher.valid_from,
+        "valid_until": voucher.valid_until,
+    }
+
+
+def valid_voucher(
+    session: Session, elder_id: uuid.UUID, now: datetime, *, for_update: bool = False
+) -> Voucher | None:
+    """The elder's monthly voucher valid at ``now``, or None."""
+    month = Month.containing(now)
+    query = select(Voucher).where(
+        Voucher.elder_id == elder_id,
+        Voucher.month == month.first_day,
+        Voucher.kind == MONTHLY,
+        Voucher.status == "active",
+    )
+    if for_update:
+        query = query.with_for_update()
+    voucher = session.scalars(query).one_or_none()
+    if voucher is None or not (voucher.valid_from <= now < voucher.valid_until):
+        return None
+    return voucher
+
+
+def list_vouchers(
+    session: Session, elder_id: uuid.UUID, month: Month | None
+) -> list[Voucher]:
+    query = (
+        select(Voucher)
+        .where(Voucher.elder_id == elder_id)
+        .order_by(Voucher.month.desc())
+    )
+    if month is not None:
+        query = query.where(Voucher.month == month.first_day)
+    return list(session.scalars(query))
+
+
+def issue_for_elder(
+    session: Session, elder: Elder, month: Month, *, actor: str
+) -> Voucher | None:
+    """The elder's voucher for ``month`` (issued now if missing); None outside the program."""
+    if not program_period(session).includes(month):
+        return None
+    existing = session.scalars(
+        select(Voucher).where(
+            Voucher.elder_id == elder.id,
+            Voucher.month == month.first_day,
+            Voucher.kind == MONTHLY,
+        )
+    ).one_or_none()
+    if existing is not None:
+        return existing
+    face_value = policy_for_month(session, month).monthly_cap_fen
+    voucher = Voucher(
+        id=uuid.uuid4(),
+        district_code=elder.district_code,
+        elder_id=elder.id,
+        kind=MONTHLY,
+        month=month.first_day,
+        face_value_fen=face_value,
+        balance_fen=face_value,
+        status="active",
+        valid_from=month.starts_at(),
+        valid_until=month.ends_at(),
+        issued_at=clock.now(),
+    )
+    try:
+        # The unique (elder, month, kind) closes the race with the monthly job.
+        with session.begin_nested():
+            session.add(voucher)
+            session.flush()
+    except IntegrityError:
+        return session.scalars(
+            select(Voucher).where(
+                Voucher.elder_id == elder.id,
+                Voucher.month == month.first_day,
+                Voucher.kind == MONTHLY,
+            )
+        ).one()
+    ledger.post_entry(
+        session,
+        kind="issue",
+        district_code=voucher.district_code,
+        month=voucher.month,
+        lines=issue_lines(voucher.id, face_value),
+        created_by=actor,
+    )
+    return voucher
+
+
+def revoke(session: Session, voucher: Voucher, *, actor: str) -> int:
+    """Close an active voucher at once (the elder died); its balance returns to the program."""
+    remaining = session.execute(
+        update(Voucher)
+        .where(Voucher.id == voucher.id, Voucher.status == "active")
+        .values(status="revoked", balance_fen=0, closed_at=clock.now())
+        .returning(Voucher.balance_fen)
+    ).first()
+    if remaining is None:
+        return 0
+    released = voucher.balance_fen  # loaded under the same write transaction
+    session.refresh(voucher)
+    if released:
+        ledger.post_entry(
+            session,
+            kind="revoke",
+            district_code=voucher.district_code,
+            month=voucher.month,
+            lines=release_lines(voucher.id, released),
+            created_by=actor,
+        )
+    return released
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    month: Month
+    issued: int
+    already_issued: int
+
+
+def issue_month(
+    session: Session, month: Month, *, job_run_id: int, actor: str
+) -> IssueResult:
+    """One voucher for every approved elder (and elders suspended no earlier than ``month``)
+    who has none for ``month``. Safe to run again: the unique constraint and the NOT EXISTS
+    make a repeat issue nothing."""
+    if not program_period(session).includes(month):
+        return IssueResult(month, 0, 0)
+    face_value = policy_for_month(session, month).monthly_cap_fen
+    now = clock.now()
+    month_day = month.first_day
+    entitled = or_(
+        Elder.status == "approved",
+        and_(Elder.status == "suspended", Elder.last_voucher_month >= month_day),
+    )
+    already = session.scalar(
+        select(func.count())
+        .select_from(Voucher)
+        .where(Voucher.month == month_day, Voucher.kind == MONTHLY)
+    )
+    new_vouchers = select(
+        sql_random_uuid(session),
+        Elder.district_code,
+        Elder.id,
+        literal(MONTHLY),
+        literal(month_day),
+        literal(face_value),
+        literal(face_value),
+        literal("active"),
+        literal(month.starts_at(), Voucher.valid_from.type),
+        literal(month.ends_at(), Voucher.valid_until.type),
+        literal(now, Voucher.issued_at.type),
+        literal(job_run_id),
+    ).where(
+        entitled,
+        ~exists().where(
+            Voucher.elder_id == Elder.id,
+            Voucher.month == month_day,
+            Voucher.kind == MONTHLY,
+        ),
+    )
+    columns = [
+        "id",
+        "district_code",
+        "elder_id",
+        "kind",
+        "month",
+        "face_value_fen",
+        "balance_fen",
+        "status",
+        "valid_from",
+        "valid_until",
+        "issued_at",
+        "issue_job_run_id",
+    ]
+    # ON CONFLICT DO NOTHING: an approval may issue the same elder's voucher concurrently.
+    session.execute(
+        dialect_insert(session)(Voucher)
+        .from_select(columns, new_vouchers)
+        .on_conflict_do_nothing()
+    )
+    issued = _journal_new_vouchers(session, month, job_run_id=job_run_id, actor=actor)
+    return IssueResult(month, issued, int(already or 0))
+
+
+def _journal_new_vouchers(
+    session: Session, month: Month, *, job_run_id: int, actor: str
+) -> int:
+    """One issue entry per district for the vouchers this run inserted."""
+    districts = session.execute(
+        select(Voucher.district_code, func.count())
+        .where(Voucher.issue_job_run_id == job_run_id)
+        .group_by(Voucher.district_code)
+        .order_by(Voucher.district_code)
+    ).all()
+    issued = 0
+    for district_code, count in districts:
+        entry_id = ledger.open_entry(
+            session,
+            kind="issue",
+            district_code=district_code,
+            month=month.first_day,
+            created_by=actor,
+            job_run_id=job_run_id,
+        )
+        session.execute(
+            insert(JournalLine).from_select(
+                ["entry_id", "district_code", "account", "voucher_id", "amount_fen"],
+                select(
+                    literal(entry_id),
+                    Voucher.district_code,
+                    literal("voucher"),
+                    Voucher.id,
+                    Voucher.face_value_fen,
+                ).where(
+                    Voucher.issue_job_run_id == job_run_id,
+                    Voucher.district_code == district_code,
+                ),
+            )
+        )
+        ledger.balance_entry(
+            session, entry_id, district_code=district_code, account="program_issued"
+        )
+        issued += int(count)
+    return issued
+
+
+@dataclass(frozen=True)
+class ExpireResult:
+    month: Month
+    expired: int
+    released_fen: int
+
+
+def expire_month(
+    session: Session, month: Month, *, job_run_id: int, actor: str
+) -> ExpireResult:
+    """Close every still-active voucher of an ended month and release its balance, one entry
+    per district. Safe to run again: a second run finds no active voucher."""
+    month_day = month.first_day
+    still_active = and_(Voucher.month == month_day, Voucher.status == "active")
+    districts = (
+        session.execute(
+            select(Voucher.district_code)
+            .where(still_active, Voucher.balance_fen > 0)
+            .distinct()
+            .order_by(Voucher.district_code)
+        )
+        .scalars()
+        .all()
+    )
+    released = 0
+    for district_code in districts:
+        entry_id = ledger.open_entry(
+            session,
+            kind="expire",
+            district_code=district_code,
+            month=month_day,
+            created_by=actor,
+            job_run_id=job_run_id,
+        )
+        session.execute(
+            insert(JournalLine).from_select(
+                ["entry_id", "district_code", "account", "voucher_id", "amount_fen"],
+                select(
+                    literal(entry_id),
+                    Voucher.district_code,
+                    literal("voucher"),
+                    Voucher.id,
+                    -Voucher.balance_fen,
+                ).where(
+                    still_active,
+                    Voucher.district_code == district_code,
+                    Voucher.balance_fen > 0,
+                ),
+            )
+        )
+        released -= ledger.balance_entry(
+            session, entry_id, district_code=district_code, account="program_released"
+        )
+    expired = session.execute(
+        update(Voucher)
+        .where(still_active)
+        .values(status="expired", balance_fen=0, closed_at=clock.now())
+    ).rowcount
+    return ExpireResult(month, int(expired or 0), released)
