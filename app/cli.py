@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -61,15 +61,14 @@ def _print_demo(summary) -> None:
     console.print(table)
     for district, count in summary.elders.items():
         console.print(f"{district}: {count} 位老年人")
+    console.print(f"本月演示核销 {summary.redemptions} 笔")
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
-    with_demo: Annotated[
-        bool, typer.Option("--demo", help="Load demo data first (development)")
-    ] = False,
+    with_demo: Annotated[bool, typer.Option("--demo", help="Load demo data first (development)")] = False,
     workers: Annotated[int, typer.Option(min=1)] = 1,
 ) -> None:
     """Migrate, optionally load demo data, and run the HTTP service with uvicorn."""
@@ -78,29 +77,21 @@ def serve(
     migrate()
     if with_demo:
         demo()
-    console.print(
-        f"服务地址: http://{host}:{port}/api/v1  健康检查: http://{host}:{port}/healthz"
-    )
+    console.print(f"服务地址: http://{host}:{port}/api/v1  健康检查: http://{host}:{port}/healthz")
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_level="info")
 
 
 @app.command()
 def openapi(
-    check: Annotated[
-        bool, typer.Option(help="Fail if the committed document differs")
-    ] = False,
+    check: Annotated[bool, typer.Option(help="Fail if the committed document differs")] = False,
 ) -> None:
     """Regenerate openapi/openapi.json from the app (or --check that it is current)."""
     from app.openapi_export import OPENAPI_PATH, render_openapi, write_openapi
 
     if check:
-        current = (
-            OPENAPI_PATH.read_text(encoding="utf-8") if OPENAPI_PATH.exists() else ""
-        )
+        current = OPENAPI_PATH.read_text(encoding="utf-8") if OPENAPI_PATH.exists() else ""
         if current != render_openapi():
-            console.print(
-                "[red]openapi/openapi.json 已过期: 运行 voucher openapi[/red]"
-            )
+            console.print("[red]openapi/openapi.json 已过期: 运行 voucher openapi[/red]")
             raise typer.Exit(code=1)
         console.print("openapi/openapi.json 与应用一致")
         return
@@ -207,9 +198,7 @@ def staff_create(
         str,
         typer.Option(help="city_admin | district_civil | district_finance | auditor"),
     ],
-    district: Annotated[
-        Optional[str], typer.Option(help="District code for district roles")
-    ] = None,
+    district: Annotated[str | None, typer.Option(help="District code for district roles")] = None,
 ) -> None:
     """Create a staff account and print its token once."""
     from app.auth import service

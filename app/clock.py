@@ -7,7 +7,7 @@ rehearsals move through month ends and deadlines without sleeping.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -26,7 +26,7 @@ def _frozen_instant() -> datetime | None:
 
 
 def system_now() -> datetime:
-    return datetime.now(timezone.utc).astimezone(BEIJING)
+    return datetime.now(UTC).astimezone(BEIJING)
 
 
 def now() -> datetime:

@@ -37,9 +37,7 @@ class SchedulerSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="VOUCHER_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="VOUCHER_", env_nested_delimiter="__", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./voucher.db"
@@ -51,19 +49,14 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
 
     @model_validator(mode="after")
-    def _refuse_placeholders_in_production(self) -> "Settings":
+    def _refuse_placeholders_in_production(self) -> Settings:
         if self.environment == "production":
             if self.admin_token is not None and (
-                self.admin_token.lower() in PLACEHOLDER_SECRETS
-                or len(self.admin_token) < 24
+                self.admin_token.lower() in PLACEHOLDER_SECRETS or len(self.admin_token) < 24
             ):
-                raise ValueError(
-                    "VOUCHER_ADMIN_TOKEN is a placeholder or shorter than 24 characters"
-                )
+                raise ValueError("VOUCHER_ADMIN_TOKEN is a placeholder or shorter than 24 characters")
             if self.sandbox_clock:
-                raise ValueError(
-                    "VOUCHER_SANDBOX_CLOCK must not be enabled in production"
-                )
+                raise ValueError("VOUCHER_SANDBOX_CLOCK must not be enabled in production")
         return self
 
 

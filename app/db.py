@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 
@@ -59,15 +59,15 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UtcDateTime column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -171,9 +171,7 @@ def make_session(*, write: bool, engine: Engine | None = None) -> Session:
 
 
 @contextmanager
-def session_scope(
-    *, write: bool = True, engine: Engine | None = None
-) -> Iterator[Session]:
+def session_scope(*, write: bool = True, engine: Engine | None = None) -> Iterator[Session]:
     """One transaction: commit when the block ends normally, roll back on any exception."""
     session = make_session(write=write, engine=engine)
     try:
@@ -210,6 +208,4 @@ def lock_for_transaction(session: Session, name: str) -> None:
     the database's write lock (BEGIN IMMEDIATE), so there is nothing more to take.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0)))
-        )
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))

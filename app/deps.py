@@ -61,9 +61,7 @@ def get_principal(
             district_code=staff.district_code,
         )
     provider = session.execute(
-        select(Provider.id, Provider.district_code).where(
-            Provider.api_key_hash == token_hash
-        )
+        select(Provider.id, Provider.district_code).where(Provider.api_key_hash == token_hash)
     ).first()
     if provider is not None:
         return Principal(
@@ -88,7 +86,5 @@ def require_roles(*roles: Role):
 AnyPrincipal = Annotated[Principal, Depends(get_principal)]
 StaffPrincipal = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
 CityAdmin = Annotated[Principal, Depends(require_roles(Role.CITY_ADMIN))]
-RegistryOfficer = Annotated[
-    Principal, Depends(require_roles(Role.CITY_ADMIN, Role.DISTRICT_CIVIL))
-]
+RegistryOfficer = Annotated[Principal, Depends(require_roles(Role.CITY_ADMIN, Role.DISTRICT_CIVIL))]
 ProviderTerminal = Annotated[Principal, Depends(require_roles(Role.PROVIDER))]

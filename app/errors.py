@@ -137,9 +137,7 @@ class ElderNotFound(AppError):
     code, status, title = "ELDER_NOT_FOUND", 404, "未找到该老年人"
 
 
-def problem_response(
-    error: AppError, headers: dict[str, str] | None = None
-) -> JSONResponse:
+def problem_response(error: AppError, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         error.problem(),
         status_code=error.status,
@@ -166,16 +164,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(
-        _request: Request, exc: RequestValidationError
-    ) -> JSONResponse:
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
         first = errors[0] if errors else {}
         where = ".".join(str(part) for part in first.get("loc", []))
         return problem_response(
-            ValidationFailed(
-                f"{where}: {first.get('msg')}" if first else None, errors=errors
-            )
+            ValidationFailed(f"{where}: {first.get('msg')}" if first else None, errors=errors)
         )
 
     @app.exception_handler(StarletteHTTPException)

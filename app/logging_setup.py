@@ -20,9 +20,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     if not any(isinstance(f, MaskIdNumbers) for h in root.handlers for f in h.filters):
         handler = logging.StreamHandler()
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(level)
     for handler in [*root.handlers, *logging.getLogger("uvicorn.access").handlers]:

@@ -87,9 +87,7 @@ def pending_jobs(session: Session) -> list[DueJob]:
     return due_jobs(
         clock.now(),
         program_period(session),
-        months_with_active_vouchers=jobs.months_with_active_vouchers_before(
-            session, current
-        ),
+        months_with_active_vouchers=jobs.months_with_active_vouchers_before(session, current),
         issued_months=issued,
     )
 
@@ -117,9 +115,7 @@ def run_due_jobs(holder: str) -> list[dict]:
                     "already_issued": result.already_issued,
                 }
         log.info("job %s %s done: %s", job.job, job.month, counts)
-        done.append(
-            {"job": job.job, "month": str(job.month), "job_run_id": run.id, **counts}
-        )
+        done.append({"job": job.job, "month": str(job.month), "job_run_id": run.id, **counts})
     return done
 
 

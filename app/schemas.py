@@ -24,9 +24,7 @@ DistrictCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 # Instants leave the service in Beijing time with an explicit offset (RFC 3339).
 BeijingTime = Annotated[
     datetime,
-    PlainSerializer(
-        lambda value: value.astimezone(BEIJING).isoformat(), return_type=str
-    ),
+    PlainSerializer(lambda value: value.astimezone(BEIJING).isoformat(), return_type=str),
 ]
 
 
@@ -34,20 +32,21 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}.*")
 
 
-def _iso_text(pattern: re.Pattern[str], form: str):
+def _iso_text(pattern: re.Pattern[str], form: str, native: type):
     # JSON has no date type, and a number (or a numeric string) is a client bug, not a Unix
-    # timestamp: only the ISO text form is accepted.
+    # timestamp: only the ISO text form is accepted (or a native value built in Python).
     def check(value: Any) -> Any:
-        if isinstance(value, str) and pattern.fullmatch(value):
+        if isinstance(value, native) or (isinstance(value, str) and pattern.fullmatch(value)):
             return value
         raise ValueError(f"expected {form}")
 
     return check
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_text(_ISO_DATE, "a date YYYY-MM-DD"))]
+IsoDate = Annotated[date, BeforeValidator(_iso_text(_ISO_DATE, "a date YYYY-MM-DD", date))]
 IsoDateTime = Annotated[
-    AwareDatetime, BeforeValidator(_iso_text(_RFC3339, "an RFC 3339 time with offset"))
+    AwareDatetime,
+    BeforeValidator(_iso_text(_RFC3339, "an RFC 3339 time with offset", datetime)),
 ]
 
 
@@ -91,11 +90,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "model": Problem,
-            "content": {
-                "application/problem+json": {
-                    "schema": {"$ref": "#/components/schemas/Problem"}
-                }
-            },
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status in statuses
     }

@@ -29,7 +29,9 @@ ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 DEFAULT_NOW = "2026-03-16T10:00:00+08:00"
 REFERENCE_TABLES = {"districts", "catalogue_items", "policy_rules", "program_periods"}
 
-requested = [b.strip() for b in os.environ.get("VOUCHER_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
+requested = [
+    b.strip() for b in os.environ.get("VOUCHER_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()
+]
 POSTGRES_ADMIN_URL = os.environ.get(
     "VOUCHER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -15,9 +15,7 @@ class Role(StrEnum):
 
 CITY_WIDE_ROLES = frozenset({Role.CITY_ADMIN, Role.AUDITOR})
 DISTRICT_ROLES = frozenset({Role.DISTRICT_CIVIL, Role.DISTRICT_FINANCE})
-STAFF_ROLES = frozenset(
-    {Role.CITY_ADMIN, Role.DISTRICT_CIVIL, Role.DISTRICT_FINANCE, Role.AUDITOR}
-)
+STAFF_ROLES = frozenset({Role.CITY_ADMIN, Role.DISTRICT_CIVIL, Role.DISTRICT_FINANCE, Role.AUDITOR})
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,7 @@ DEMO_PROVIDERS = {
 }
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
-GIVEN_CHARS = (
-    "淑秀桂兰英玉珍凤华芳春梅丽敏静淑德福寿贵国建志明文永海庆宝金成荣玉林振俊德义山"
-)
+GIVEN_CHARS = "淑秀桂兰英玉珍凤华芳春梅丽敏静淑德福寿贵国建志明文永海庆宝金成荣玉林振俊德义山"
 
 # Region codes of elders' ID numbers that are not from Beijing (permit holders, institution residents).
 OTHER_PROVINCE_REGIONS = ["130102", "370102", "410105", "210102", "140105", "230102"]

@@ -23,6 +23,7 @@ from app.demo.data import (
     SURNAMES,
 )
 from app.elders import service as elder_service
+from app.elders.models import Elder
 from app.elders.schemas import ElderCreate, ElderSuspend, SuspensionReason
 from app.errors import AppError
 from app.providers import service as provider_service
@@ -38,15 +39,12 @@ class DemoSummary:
     staff_tokens: list[tuple[str, str, str]] = field(default_factory=list)
     provider_keys: list[tuple[str, str, str]] = field(default_factory=list)
     elders: dict[str, int] = field(default_factory=dict)
+    redemptions: int = 0
 
 
 def demo_loaded(session: Session) -> bool:
     return bool(
-        session.scalar(
-            select(func.count())
-            .select_from(StaffMember)
-            .where(StaffMember.name.like("%(演示)"))
-        )
+        session.scalar(select(func.count()).select_from(StaffMember).where(StaffMember.name.like("%(演示)")))
     )
 
 
@@ -61,20 +59,14 @@ def _id_number(rng: random.Random, region: str, birth: date) -> str:
 
 
 def _name(rng: random.Random) -> str:
-    return rng.choice(SURNAMES) + "".join(
-        rng.choice(GIVEN_CHARS) for _ in range(rng.choice((1, 2, 2)))
-    )
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN_CHARS) for _ in range(rng.choice((1, 2, 2))))
 
 
 def _weighted(rng: random.Random, table: list[tuple[object, int]]):
-    return rng.choices(
-        [value for value, _ in table], weights=[weight for _, weight in table]
-    )[0]
+    return rng.choices([value for value, _ in table], weights=[weight for _, weight in table])[0]
 
 
-def load_demo(
-    session: Session, *, elders_per_district: int = 150, seed: int = 2026
-) -> DemoSummary:
+def load_demo(session: Session, *, elders_per_district: int = 150, seed: int = 2026) -> DemoSummary:
     """Create demo staff, providers and elders unless they exist already (safe to repeat)."""
     if demo_loaded(session):
         return DemoSummary(loaded=False)
@@ -108,15 +100,12 @@ def load_demo(
             )
             created.append(provider)
             summary.provider_keys.append((name, kind, api_key))
-        summary.elders[district_code] = _load_elders(
-            session, rng, district_code, elders_per_district
-        )
+        summary.elders[district_code] = _load_elders(session, rng, district_code, elders_per_district)
+        summary.redemptions += _load_redemptions(session, rng, district_code, created)
     return summary
 
 
-def _load_elders(
-    session: Session, rng: random.Random, district_code: str, count: int
-) -> int:
+def _load_elders(session: Session, rng: random.Random, district_code: str, count: int) -> int:
     today = clock.today()
     created = 0
     for _ in range(count):
@@ -128,11 +117,7 @@ def _load_elders(
                 ("institution_resident", 8),
             ],
         )
-        region = (
-            district_code
-            if residency == "beijing_hukou"
-            else rng.choice(OTHER_PROVINCE_REGIONS)
-        )
+        region = district_code if residency == "beijing_hukou" else rng.choice(OTHER_PROVINCE_REGIONS)
         age_years = _weighted(
             rng,
             [
@@ -164,9 +149,7 @@ def _load_elders(
             if rng.randrange(100) < share
         ]
         stale = rng.randrange(100) < 4  # a result past its validity
-        assessed_on = today - timedelta(
-            days=rng.randint(380, 500) if stale else rng.randint(0, 330)
-        )
+        assessed_on = today - timedelta(days=rng.randint(380, 500) if stale else rng.randint(0, 330))
         data = ElderCreate(
             name=_name(rng),
             id_number=_id_number(rng, region, birth),
@@ -192,7 +175,48 @@ def _load_elders(
                     SuspensionReason.NO_LONGER_ELIGIBLE,
                 ]
             )
-            elder_service.suspend_elder(
-                session, DEMO_ACTOR, elder, ElderSuspend(reason=reason)
-            )
+            elder_service.suspend_elder(session, DEMO_ACTOR, elder, ElderSuspend(reason=reason))
     return created
+
+
+# Items a demo provider of each kind sells, with a typical price in fen.
+DEMO_SALES = {
+    "institution": [(2, 650000), (3, 18000), (4, 9000)],
+    "regional_center": [(4, 8000), (11, 30000), (29, 9000)],
+    "partner": [(11, 30000), (10, 12000), (33, 10000)],
+    "station": [(7, 600), (17, 1500), (22, 4500), (38, 1200), (46, 1200)],
+    "home_care_company": [(5, 20000), (6, 50000), (22, 4500), (29, 8500)],
+}
+
+
+def _load_redemptions(session: Session, rng: random.Random, district_code: str, providers: list) -> int:
+    """A few redemptions this month for some approved elders, served earlier in the month."""
+    from app.redemptions import service as redemptions
+    from app.redemptions.schemas import RedemptionCreate
+
+    now = clock.now()
+    month_start = clock.current_month().starts_at()
+    elapsed = (now - month_start).total_seconds()
+    sellers = [p for p in providers if p.kind in DEMO_SALES]
+    if elapsed < 3600 or not sellers:
+        return 0
+    elders = session.scalars(
+        select(Elder.id).where(Elder.district_code == district_code, Elder.status == "approved").order_by(Elder.id)
+    ).all()
+    posted = 0
+    for index, elder_id in enumerate(elders):
+        for visit in range(rng.choice((0, 1, 2, 3))):
+            provider = rng.choice(sellers)
+            item, price = rng.choice(DEMO_SALES[provider.kind])
+            body = RedemptionCreate(
+                elder_id=str(elder_id),
+                item=item,
+                amount_fen=max(100, price + rng.randint(-price // 5, price // 5)),
+                ltci_paid_fen=0,
+                served_at=month_start + timedelta(seconds=rng.uniform(0, elapsed - 60)),
+                id_checked=True,
+            )
+            caller = Principal(role=Role.PROVIDER, subject_id=str(provider.id), district_code=provider.district_code)
+            outcome = redemptions.redeem(session, caller, key=f"demo-{index}-{visit}", body=body)
+            posted += outcome.status == 201
+    return posted

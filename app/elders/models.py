@@ -33,12 +33,9 @@ class Elder(Base):
     __table_args__ = (
         CheckConstraint(sql_in("status", ELDER_STATUSES), name="status"),
         CheckConstraint(sql_in("residency", tuple(Residency)), name="residency"),
+        CheckConstraint(sql_in("disability_level", tuple(DisabilityLevel)), name="disability_level"),
         CheckConstraint(
-            sql_in("disability_level", tuple(DisabilityLevel)), name="disability_level"
-        ),
-        CheckConstraint(
-            "suspension_reason IS NULL OR "
-            + sql_in("suspension_reason", SUSPENSION_REASONS),
+            "suspension_reason IS NULL OR " + sql_in("suspension_reason", SUSPENSION_REASONS),
             name="suspension_reason",
         ),
         Index(None, "district_code", "status"),
@@ -94,9 +91,7 @@ class ElderEnrolment(Base):
 
     __tablename__ = "elder_enrolments"
     __table_args__ = (
-        CheckConstraint(
-            sql_in("kind", ("station_basic_services", "family_care_bed")), name="kind"
-        ),
+        CheckConstraint(sql_in("kind", ("station_basic_services", "family_care_bed")), name="kind"),
         CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="period"),
         Index(None, "elder_id"),
     )

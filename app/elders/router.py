@@ -50,17 +50,13 @@ def elder_out(elder: Elder) -> dict:
         "benefits": list(elder.benefits),
         "status": elder.status,
         "eligible": elder.eligible,
-        "ineligible_reasons": service.reasons_with_titles(
-            list(elder.ineligible_reasons)
-        ),
+        "ineligible_reasons": service.reasons_with_titles(list(elder.ineligible_reasons)),
         "eligibility_checked_on": elder.eligibility_checked_on,
         "created_at": elder.created_at,
         "approved_at": elder.approved_at,
         "suspended_at": elder.suspended_at,
         "suspension_reason": elder.suspension_reason,
-        "last_voucher_month": str(Month.of(elder.last_voucher_month))
-        if elder.last_voucher_month
-        else None,
+        "last_voucher_month": str(Month.of(elder.last_voucher_month)) if elder.last_voucher_month else None,
     }
 
 
@@ -87,9 +83,7 @@ def list_elders(
     session: SessionDep,
     caller: StaffPrincipal,
     district_code: Annotated[DistrictCode | None, Query()] = None,
-    status: Annotated[
-        Literal["pending", "approved", "suspended"] | None, Query()
-    ] = None,
+    status: Annotated[Literal["pending", "approved", "suspended"] | None, Query()] = None,
     eligible: Annotated[bool | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -116,12 +110,8 @@ def get_elder(elder: VisibleElder):
     return elder_out(elder)
 
 
-@router.patch(
-    "/{elder_id}", response_model=ElderOut, summary="更新老年人信息并重新判定资格"
-)
-def update_elder(
-    body: ElderUpdate, elder: VisibleElder, session: SessionDep, caller: RegistryOfficer
-):
+@router.patch("/{elder_id}", response_model=ElderOut, summary="更新老年人信息并重新判定资格")
+def update_elder(body: ElderUpdate, elder: VisibleElder, session: SessionDep, caller: RegistryOfficer):
     return elder_out(service.update_elder(session, caller, elder, body))
 
 
@@ -174,9 +164,7 @@ def elder_vouchers(
     month: Annotated[MonthText | None, Query()] = None,
 ):
     now = clock.now()
-    found = vouchers.list_vouchers(
-        session, elder.id, Month.parse(month) if month else None
-    )
+    found = vouchers.list_vouchers(session, elder.id, Month.parse(month) if month else None)
     return [vouchers.voucher_out(voucher, now) for voucher in found]
 
 
@@ -225,9 +213,7 @@ def end_enrolment(
     session: SessionDep,
     _caller: RegistryOfficer,
 ):
-    return enrolment_out(
-        service.end_enrolment(session, elder, enrolment_id, body.ends_on)
-    )
+    return enrolment_out(service.end_enrolment(session, elder, enrolment_id, body.ends_on))
 
 
 def enrolment_out(enrolment) -> dict:

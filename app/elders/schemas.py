@@ -53,9 +53,7 @@ class ElderUpdate(RequestModel):
     assessed_on: IsoDate | None = None
     benefits: list[Benefit] | None = Field(default=None, max_length=len(Benefit))
 
-    _benefits_unique = field_validator("benefits")(
-        lambda value: value if value is None else _unique(value)
-    )
+    _benefits_unique = field_validator("benefits")(lambda value: value if value is None else _unique(value))
 
 
 class ElderSuspend(RequestModel):

@@ -150,14 +150,10 @@ def find_by_id_number(session: Session, id_number: str) -> Elder | None:
     normalised = normalise_id_number(id_number)
     if normalised is None:
         return None
-    return session.scalars(
-        select(Elder).where(Elder.id_number == normalised)
-    ).one_or_none()
+    return session.scalars(select(Elder).where(Elder.id_number == normalised)).one_or_none()
 
 
-def update_elder(
-    session: Session, caller: Principal, elder: Elder, data: ElderUpdate
-) -> Elder:
+def update_elder(session: Session, caller: Principal, elder: Elder, data: ElderUpdate) -> Elder:
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     today = clock.today()
     if "assessed_on" in changes:
@@ -173,9 +169,7 @@ def update_elder(
     return elder
 
 
-def approve_elder(
-    session: Session, caller: Principal, elder: Elder
-) -> tuple[Elder, Voucher | None]:
+def approve_elder(session: Session, caller: Principal, elder: Elder) -> tuple[Elder, Voucher | None]:
     """Approve an eligible elder and issue the current month's voucher at once (二(三)).
 
     The voucher is None outside the program period.
@@ -186,8 +180,7 @@ def approve_elder(
     if not result.eligible:
         session.flush()
         raise NotEligible(
-            "不符合补贴条件: "
-            + "、".join(REASON_TITLES[code] for code in result.reasons),
+            "不符合补贴条件: " + "、".join(REASON_TITLES[code] for code in result.reasons),
             reasons=reasons_with_titles(list(result.reasons)),
         )
     previous = elder.status
@@ -198,15 +191,11 @@ def approve_elder(
     elder.last_voucher_month = None
     _record(session, elder, from_status=previous, actor=caller.actor, reason="approved")
     session.flush()
-    voucher = vouchers.issue_for_elder(
-        session, elder, clock.current_month(), actor=caller.actor
-    )
+    voucher = vouchers.issue_for_elder(session, elder, clock.current_month(), actor=caller.actor)
     return elder, voucher
 
 
-def suspend_elder(
-    session: Session, caller: Principal, elder: Elder, data: ElderSuspend
-) -> Elder:
+def suspend_elder(session: Session, caller: Principal, elder: Elder, data: ElderSuspend) -> Elder:
     if elder.status == "suspended":
         raise InvalidState("该老年人已停发")
     previous = elder.status
@@ -249,9 +238,7 @@ def list_elders(
     if eligible is not None:
         query = query.where(Elder.eligible.is_(eligible))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(
-        query.order_by(Elder.created_at, Elder.id).limit(limit).offset(offset)
-    )
+    rows = session.scalars(query.order_by(Elder.created_at, Elder.id).limit(limit).offset(offset))
     return list(rows), int(total or 0)
 
 
@@ -309,9 +296,7 @@ def list_enrolments(session: Session, elder: Elder) -> list[ElderEnrolment]:
     )
 
 
-def end_enrolment(
-    session: Session, elder: Elder, enrolment_id: str, ends_on: date
-) -> ElderEnrolment:
+def end_enrolment(session: Session, elder: Elder, enrolment_id: str, ends_on: date) -> ElderEnrolment:
     parsed = parse_id(enrolment_id)
     enrolment = session.get(ElderEnrolment, parsed) if parsed else None
     if enrolment is None or enrolment.elder_id != elder.id:

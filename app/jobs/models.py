@@ -13,9 +13,7 @@ class JobRun(Base):
 
     __tablename__ = "job_runs"
     __table_args__ = (
-        CheckConstraint(
-            sql_in("status", ("running", "succeeded", "failed")), name="status"
-        ),
+        CheckConstraint(sql_in("status", ("running", "succeeded", "failed")), name="status"),
         Index(None, "job", "period", "status"),
     )
 

@@ -19,13 +19,9 @@ router = APIRouter(
 )
 
 
-@router.post(
-    "/issue", response_model=IssueOut, summary="发放某月电子消费券(可重复执行)"
-)
+@router.post("/issue", response_model=IssueOut, summary="发放某月电子消费券(可重复执行)")
 def issue(body: JobMonth, session: SessionDep, caller: CityAdmin):
-    result, run = service.run_issue(
-        session, Month.parse(body.month), trigger=f"api:{caller.actor}"
-    )
+    result, run = service.run_issue(session, Month.parse(body.month), trigger=f"api:{caller.actor}")
     return IssueOut(
         month=str(result.month),
         issued=result.issued,
@@ -41,9 +37,7 @@ def issue(body: JobMonth, session: SessionDep, caller: CityAdmin):
     responses=problem_responses(409),
 )
 def expire(body: JobMonth, session: SessionDep, caller: CityAdmin):
-    result, run = service.run_expire(
-        session, Month.parse(body.month), trigger=f"api:{caller.actor}"
-    )
+    result, run = service.run_expire(session, Month.parse(body.month), trigger=f"api:{caller.actor}")
     return ExpireOut(
         month=str(result.month),
         expired=result.expired,

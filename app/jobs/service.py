@@ -39,9 +39,7 @@ def _finish(run: JobRun, counts: dict) -> None:
     run.finished_at = clock.now()
 
 
-def run_issue(
-    session: Session, month: Month, *, trigger: str
-) -> tuple[vouchers.IssueResult, JobRun]:
+def run_issue(session: Session, month: Month, *, trigger: str) -> tuple[vouchers.IssueResult, JobRun]:
     run = _start(session, "issue", month, trigger)
     result = vouchers.issue_month(session, month, job_run_id=run.id, actor=trigger)
     _finish(run, {"issued": result.issued, "already_issued": result.already_issued})
@@ -49,9 +47,7 @@ def run_issue(
     return result, run
 
 
-def run_expire(
-    session: Session, month: Month, *, trigger: str
-) -> tuple[vouchers.ExpireResult, JobRun]:
+def run_expire(session: Session, month: Month, *, trigger: str) -> tuple[vouchers.ExpireResult, JobRun]:
     if clock.now() < month.ends_at():
         raise MonthNotEnded(f"{month} 尚未结束,不能失效处理")
     run = _start(session, "expire", month, trigger)

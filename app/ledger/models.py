@@ -40,9 +40,7 @@ class JournalEntry(Base):
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True, autoincrement=True)
     district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
     kind: Mapped[str] = mapped_column(String(10))
-    month: Mapped[date] = mapped_column(
-        Date
-    )  # the voucher month the movement belongs to
+    month: Mapped[date] = mapped_column(Date)  # the voucher month the movement belongs to
     redemption_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     job_run_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -54,9 +52,7 @@ class JournalLine(Base):
     __table_args__ = (
         CheckConstraint(sql_in("account", ACCOUNTS), name="account"),
         CheckConstraint("amount_fen <> 0", name="non_zero"),
-        CheckConstraint(
-            "(account = 'voucher') = (voucher_id IS NOT NULL)", name="voucher_account"
-        ),
+        CheckConstraint("(account = 'voucher') = (voucher_id IS NOT NULL)", name="voucher_account"),
         CheckConstraint(
             "(account = 'provider_payable') = (provider_id IS NOT NULL)",
             name="provider_account",

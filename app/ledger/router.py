@@ -21,9 +21,7 @@ router = APIRouter(
 Verifier = Annotated[object, Depends(require_roles(Role.CITY_ADMIN, Role.AUDITOR))]
 
 
-@router.get(
-    "/verify", response_model=LedgerVerifyOut, summary="从分录重新计算全部余额并核对"
-)
+@router.get("/verify", response_model=LedgerVerifyOut, summary="从分录重新计算全部余额并核对")
 def verify(session: SessionDep, _caller: Verifier):
     report = service.verify(session)
     return LedgerVerifyOut(

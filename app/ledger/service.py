@@ -84,14 +84,10 @@ def open_entry(
     ).scalar_one()
 
 
-def balance_entry(
-    session: Session, entry_id: int, *, district_code: str, account: str
-) -> int:
+def balance_entry(session: Session, entry_id: int, *, district_code: str, account: str) -> int:
     """Close a set-based entry with one line on ``account`` that brings its sum to zero."""
     total = session.scalar(
-        select(func.coalesce(func.sum(JournalLine.amount_fen), 0)).where(
-            JournalLine.entry_id == entry_id
-        )
+        select(func.coalesce(func.sum(JournalLine.amount_fen), 0)).where(JournalLine.entry_id == entry_id)
     )
     if total:
         session.execute(
@@ -137,21 +133,13 @@ def verify(session: Session) -> LedgerReport:
 
     empty_entries = session.execute(
         select(JournalEntry.id)
-        .where(
-            ~select(JournalLine.id)
-            .where(JournalLine.entry_id == JournalEntry.id)
-            .exists()
-        )
+        .where(~select(JournalLine.id).where(JournalLine.entry_id == JournalEntry.id).exists())
         .limit(MAX_REPORTED_MISMATCHES)
     )
-    mismatches += [
-        {"kind": "entry_without_lines", "entry_id": str(r.id)} for r in empty_entries
-    ]
+    mismatches += [{"kind": "entry_without_lines", "entry_id": str(r.id)} for r in empty_entries]
 
     journal_balance = (
-        select(
-            JournalLine.voucher_id, func.sum(JournalLine.amount_fen).label("balance")
-        )
+        select(JournalLine.voucher_id, func.sum(JournalLine.amount_fen).label("balance"))
         .where(JournalLine.account == "voucher")
         .group_by(JournalLine.voucher_id)
         .subquery()
@@ -209,17 +197,11 @@ def verify(session: Session) -> LedgerReport:
     )
     provider_rows = session.execute(
         select(
-            func.coalesce(payable.c.provider_id, posted.c.provider_id).label(
-                "provider_id"
-            ),
+            func.coalesce(payable.c.provider_id, posted.c.provider_id).label("provider_id"),
             func.coalesce(payable.c.journal, 0).label("journal"),
             func.coalesce(posted.c.posted, 0).label("posted"),
         )
-        .select_from(
-            payable.join(
-                posted, payable.c.provider_id == posted.c.provider_id, full=True
-            )
-        )
+        .select_from(payable.join(posted, payable.c.provider_id == posted.c.provider_id, full=True))
         .where(func.coalesce(payable.c.journal, 0) != func.coalesce(posted.c.posted, 0))
         .limit(MAX_REPORTED_MISMATCHES)
     )

@@ -32,9 +32,7 @@ class Provider(Base):
     __table_args__ = (
         CheckConstraint(sql_in("kind", PROVIDER_KINDS), name="kind"),
         CheckConstraint(sql_in("status", PROVIDER_STATUSES), name="status"),
-        CheckConstraint(
-            "(kind = 'partner') = (parent_id IS NOT NULL)", name="partner_has_parent"
-        ),
+        CheckConstraint("(kind = 'partner') = (parent_id IS NOT NULL)", name="partner_has_parent"),
         # A company serving several districts registers once in each district's list.
         UniqueConstraint("district_code", "credit_code"),
     )
@@ -44,9 +42,7 @@ class Provider(Base):
     name: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(20))
     credit_code: Mapped[str] = mapped_column(String(18))
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("providers.id"), index=True
-    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("providers.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

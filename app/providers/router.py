@@ -41,9 +41,7 @@ def provider_out(provider: Provider) -> dict:
     }
 
 
-def visible_provider(
-    provider_id: str, session: SessionDep, caller: AnyPrincipal
-) -> Provider:
+def visible_provider(provider_id: str, session: SessionDep, caller: AnyPrincipal) -> Provider:
     return service.get_visible_provider(session, caller, provider_id)
 
 
@@ -78,9 +76,7 @@ def list_providers(
     status: Annotated[ListingStatus | None, Query()] = None,
     kind: Annotated[ProviderKind | None, Query()] = None,
 ):
-    providers = service.list_providers(
-        session, caller, district_code=district_code, status=status, kind=kind
-    )
+    providers = service.list_providers(session, caller, district_code=district_code, status=status, kind=kind)
     return [provider_out(provider) for provider in providers]
 
 
@@ -111,18 +107,10 @@ def change_status(
     caller: RegistryOfficer,
 ):
     return provider_out(
-        service.change_status(
-            session, caller, provider, status=body.status, reason=body.reason
-        )
+        service.change_status(session, caller, provider, status=body.status, reason=body.reason)
     )
 
 
-@router.post(
-    "/{provider_id}/api-key", response_model=ApiKeyOut, summary="重置服务机构 API 密钥"
-)
-def rotate_api_key(
-    provider: VisibleProvider, session: SessionDep, _caller: RegistryOfficer
-):
-    return ApiKeyOut(
-        id=str(provider.id), api_key=service.rotate_api_key(session, provider)
-    )
+@router.post("/{provider_id}/api-key", response_model=ApiKeyOut, summary="重置服务机构 API 密钥")
+def rotate_api_key(provider: VisibleProvider, session: SessionDep, _caller: RegistryOfficer):
+    return ApiKeyOut(id=str(provider.id), api_key=service.rotate_api_key(session, provider))

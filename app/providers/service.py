@@ -30,9 +30,7 @@ def ensure_district_in_scope(caller: Principal, district_code: str) -> None:
         raise DistrictOutOfScope(f"无权操作行政区 {district_code} 的数据")
 
 
-def get_visible_provider(
-    session: Session, caller: Principal, provider_id: str
-) -> Provider:
+def get_visible_provider(session: Session, caller: Principal, provider_id: str) -> Provider:
     """The provider, if the caller may see it; unknown and out-of-scope both answer 404."""
     parsed = parse_id(provider_id)
     provider = session.get(Provider, parsed) if parsed else None
@@ -84,9 +82,7 @@ def create_provider(
     normalised = normalise_credit_code(credit_code)
     if normalised is None:
         raise InvalidCreditCode("统一社会信用代码应为18位且校验码正确")
-    parent_uuid = _check_parent(
-        session, kind=kind, district_code=district_code, parent_id=parent_id
-    )
+    parent_uuid = _check_parent(session, kind=kind, district_code=district_code, parent_id=parent_id)
     api_key = api_key or new_secret("pk")
     provider = Provider(
         id=uuid.uuid4(),
@@ -108,9 +104,7 @@ def create_provider(
             session.flush()
     except IntegrityError:
         raise ProviderExists(f"统一社会信用代码 {normalised} 已在本区登记") from None
-    _record_status(
-        session, provider, from_status=None, reason="登记纳入", actor=caller.actor
-    )
+    _record_status(session, provider, from_status=None, reason="登记纳入", actor=caller.actor)
     session.flush()
     return provider, api_key
 
@@ -147,9 +141,7 @@ def change_status(
     if not may_change(current, status):
         raise InvalidStatusTransition(f"不能从 {current} 变更为 {status}")
     provider.status = status.value
-    _record_status(
-        session, provider, from_status=current.value, reason=reason, actor=caller.actor
-    )
+    _record_status(session, provider, from_status=current.value, reason=reason, actor=caller.actor)
     session.flush()
     return provider
 
@@ -169,9 +161,7 @@ def list_providers(
     status: ListingStatus | None,
     kind: ProviderKind | None,
 ) -> list[Provider]:
-    query = select(Provider).order_by(
-        Provider.district_code, Provider.name, Provider.id
-    )
+    query = select(Provider).order_by(Provider.district_code, Provider.name, Provider.id)
     if caller.provider_id is not None:
         query = query.where(Provider.id == caller.provider_id)
     else:

@@ -28,12 +28,8 @@ class Redemption(Base):
     __tablename__ = "redemptions"
     __table_args__ = (
         CheckConstraint(sql_in("status", ("posted", "reversed")), name="status"),
-        CheckConstraint(
-            "amount_fen > 0 AND ltci_paid_fen >= 0", name="amounts_positive"
-        ),
-        CheckConstraint(
-            "eligible_fen = amount_fen - ltci_paid_fen", name="eligible_is_after_ltci"
-        ),
+        CheckConstraint("amount_fen > 0 AND ltci_paid_fen >= 0", name="amounts_positive"),
+        CheckConstraint("eligible_fen = amount_fen - ltci_paid_fen", name="eligible_is_after_ltci"),
         CheckConstraint(
             "deduction_fen > 0 AND deduction_fen <= eligible_fen",
             name="deduction_in_range",

@@ -58,14 +58,10 @@ def create_redemption(
     outcome = service.redeem(session, caller, key=idempotency_key, body=body)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     media_type = "application/json" if outcome.status < 400 else PROBLEM_JSON
-    return JSONResponse(
-        outcome.body, status_code=outcome.status, headers=headers, media_type=media_type
-    )
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers, media_type=media_type)
 
 
-def visible_redemption(
-    redemption_id: str, session: SessionDep, caller: AnyPrincipal
-) -> Redemption:
+def visible_redemption(redemption_id: str, session: SessionDep, caller: AnyPrincipal) -> Redemption:
     return service.get_visible_redemption(session, caller, redemption_id)
 
 
@@ -78,9 +74,7 @@ VisibleRedemption = Annotated[Redemption, Depends(visible_redemption)]
     summary="撤销当月核销(仅限原服务机构)",
     responses=problem_responses(409),
 )
-def reverse_redemption(
-    redemption: VisibleRedemption, session: SessionDep, caller: ProviderTerminal
-):
+def reverse_redemption(redemption: VisibleRedemption, session: SessionDep, caller: ProviderTerminal):
     return service.reverse(session, caller, redemption)
 
 
@@ -113,8 +107,6 @@ def list_redemptions(
     }
 
 
-@router.get(
-    "/redemptions/{redemption_id}", response_model=RedemptionOut, summary="核销详情"
-)
+@router.get("/redemptions/{redemption_id}", response_model=RedemptionOut, summary="核销详情")
 def get_redemption(redemption: VisibleRedemption):
     return service.redemption_out(redemption)

@@ -18,9 +18,7 @@ class RedemptionCreate(RequestModel):
     ltci_paid_fen: StrictInt = 0
     served_at: IsoDateTime
     id_checked: StrictBool
-    receipt_no: (
-        Annotated[str, StringConstraints(min_length=1, max_length=64)] | None
-    ) = None
+    receipt_no: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
 class RedemptionOut(ResponseModel):

@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -78,16 +78,12 @@ class Outcome:
 def request_hash(body: RedemptionCreate) -> str:
     """SHA-256 of the canonical request: sorted keys, served_at in UTC, no whitespace."""
     data = body.model_dump(mode="json")
-    data["served_at"] = body.served_at.astimezone(timezone.utc).isoformat()
-    canonical = json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    data["served_at"] = body.served_at.astimezone(UTC).isoformat()
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def redeem(
-    session: Session, caller: Principal, *, key: str, body: RedemptionCreate
-) -> Outcome:
+def redeem(session: Session, caller: Principal, *, key: str, body: RedemptionCreate) -> Outcome:
     provider_id = caller.provider_id
     fingerprint = request_hash(body)
     replay = _replay(session, provider_id, key, fingerprint)
@@ -126,9 +122,7 @@ def redeem(
     return Outcome(status, response, replayed=False)
 
 
-def _replay(
-    session: Session, provider_id: uuid.UUID, key: str, fingerprint: str
-) -> Outcome | None:
+def _replay(session: Session, provider_id: uuid.UUID, key: str, fingerprint: str) -> Outcome | None:
     stored = session.execute(
         select(
             IdempotencyKey.request_hash,
@@ -167,9 +161,7 @@ def elder_entitled_now(elder: Elder, month: Month) -> bool:
     )
 
 
-def _post(
-    session: Session, caller: Principal, body: RedemptionCreate, now: datetime
-) -> dict:
+def _post(session: Session, caller: Principal, body: RedemptionCreate, now: datetime) -> dict:
     provider = session.get(Provider, caller.provider_id)
     if provider is None or provider.status != "listed":
         raise ProviderNotListed("服务机构当前不在名单内,不能核销")
@@ -201,13 +193,8 @@ def _post(
         raise ElderNotEligible("该老年人未通过审核或已停发")
     voucher = vouchers.valid_voucher(session, elder.id, now, for_update=True)
     if voucher is None:
-        raise NoActiveVoucher(
-            "该老年人当前没有有效的电子消费券(未发放、已过期或已作废)"
-        )
-    if (
-        not (voucher.valid_from <= body.served_at < voucher.valid_until)
-        or body.served_at > now
-    ):
+        raise NoActiveVoucher("该老年人当前没有有效的电子消费券(未发放、已过期或已作废)")
+    if not (voucher.valid_from <= body.served_at < voucher.valid_until) or body.served_at > now:
         raise ServedAtOutOfRange()
     if voucher.balance_fen == 0:
         raise VoucherExhausted()
@@ -269,9 +256,7 @@ def _post(
     return redemption_out(redemption, voucher_balance_fen=new_balance)
 
 
-def redemption_out(
-    redemption: Redemption, *, voucher_balance_fen: int | None = None
-) -> dict:
+def redemption_out(redemption: Redemption, *, voucher_balance_fen: int | None = None) -> dict:
     def instant(value: datetime | None) -> str | None:
         return value.astimezone(clock.BEIJING).isoformat() if value else None
 
@@ -299,9 +284,7 @@ def redemption_out(
     }
 
 
-def get_visible_redemption(
-    session: Session, caller: Principal, redemption_id: str
-) -> Redemption:
+def get_visible_redemption(session: Session, caller: Principal, redemption_id: str) -> Redemption:
     parsed = parse_id(redemption_id)
     redemption = session.get(Redemption, parsed) if parsed else None
     if redemption is None:
@@ -349,9 +332,7 @@ def reverse(session: Session, caller: Principal, redemption: Redemption) -> dict
         kind="reverse",
         district_code=redemption.district_code,
         month=redemption.month,
-        lines=reverse_lines(
-            voucher.id, redemption.provider_id, redemption.deduction_fen
-        ),
+        lines=reverse_lines(voucher.id, redemption.provider_id, redemption.deduction_fen),
         created_by=caller.actor,
         redemption_id=redemption.id,
     )
@@ -395,9 +376,7 @@ def list_redemptions(
     if month is not None:
         query = query.where(Redemption.month == month.first_day)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(
-        query.order_by(Redemption.created_at, Redemption.id).limit(limit).offset(offset)
-    )
+    rows = session.scalars(query.order_by(Redemption.created_at, Redemption.id).limit(limit).offset(offset))
     return list(rows), int(total or 0)
 
 
@@ -415,7 +394,5 @@ def pos_lookup(session: Session, id_number: str) -> dict:
         "elder_id": str(elder.id),
         "name_masked": mask_name(elder.name),
         "eligible": entitled and elder.eligible,
-        "voucher": vouchers.voucher_out(voucher, now)
-        if voucher is not None and entitled
-        else None,
+        "voucher": vouchers.voucher_out(voucher, now) if voucher is not None and entitled else None,
     }

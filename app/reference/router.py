@@ -28,9 +28,7 @@ def list_districts(session: SessionDep, _caller: AnyPrincipal):
     return service.list_districts(session)
 
 
-@router.get(
-    "/catalogue", response_model=list[CatalogueItemOut], summary="补贴项目清单(附件1)"
-)
+@router.get("/catalogue", response_model=list[CatalogueItemOut], summary="补贴项目清单(附件1)")
 def list_catalogue(session: SessionDep, _caller: AnyPrincipal):
     return service.list_catalogue(session)
 
@@ -41,9 +39,7 @@ def list_catalogue(session: SessionDep, _caller: AnyPrincipal):
     summary="某月生效的补贴政策",
     responses=problem_responses(404),
 )
-def get_policy(
-    session: SessionDep, _caller: AnyPrincipal, month: Annotated[MonthText, Query()]
-):
+def get_policy(session: SessionDep, _caller: AnyPrincipal, month: Annotated[MonthText, Query()]):
     parsed = Month.parse(month)
     terms = service.policy_for_month(session, parsed)
     period = service.program_period(session)

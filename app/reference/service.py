@@ -28,9 +28,7 @@ def get_catalogue_item(session: Session, item: int) -> CatalogueItem | None:
 
 
 def program_period(session: Session) -> ProgramPeriodTerms:
-    row = session.scalars(
-        select(ProgramPeriod).order_by(ProgramPeriod.id.desc()).limit(1)
-    ).one()
+    row = session.scalars(select(ProgramPeriod).order_by(ProgramPeriod.id.desc()).limit(1)).one()
     return ProgramPeriodTerms(Month.of(row.first_month), Month.of(row.last_month))
 
 
@@ -50,12 +48,8 @@ def policy_for_month(session: Session, month: Month) -> PolicyTerms:
     """The terms in force in ``month``; NO_POLICY_FOR_MONTH outside the program period."""
     period = program_period(session)
     if not period.includes(month):
-        raise NoPolicyForMonth(
-            f"{month} 不在项目实施期 {period.first_month} 至 {period.last_month} 内"
-        )
-    rows = session.scalars(
-        select(PolicyRule).where(PolicyRule.effective_from <= month.first_day)
-    )
+        raise NoPolicyForMonth(f"{month} 不在项目实施期 {period.first_month} 至 {period.last_month} 内")
+    rows = session.scalars(select(PolicyRule).where(PolicyRule.effective_from <= month.first_day))
     terms = terms_in_force((_terms(row) for row in rows), month)
     if terms is None:
         raise NoPolicyForMonth(f"{month} 没有生效的补贴政策")

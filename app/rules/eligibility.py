@@ -23,17 +23,13 @@ class DisabilityLevel(StrEnum):
     COMPLETE = "complete"  # 完全失能
 
 
-ELIGIBLE_LEVELS = frozenset(
-    {DisabilityLevel.MODERATE, DisabilityLevel.SEVERE, DisabilityLevel.COMPLETE}
-)
+ELIGIBLE_LEVELS = frozenset({DisabilityLevel.MODERATE, DisabilityLevel.SEVERE, DisabilityLevel.COMPLETE})
 
 
 class Residency(StrEnum):
     BEIJING_HUKOU = "beijing_hukou"  # 本市户籍
     RESIDENCE_PERMIT = "residence_permit"  # 外埠, 持本市居住证(居住登记卡)
-    INSTITUTION_RESIDENT = (
-        "institution_resident"  # 外埠, 已入住本市养老机构 (no permit needed)
-    )
+    INSTITUTION_RESIDENT = "institution_resident"  # 外埠, 已入住本市养老机构 (no permit needed)
 
 
 # 一(一): all three are eligible; the enum exists so that anything else is refused at the edge.
@@ -42,16 +38,10 @@ ELIGIBLE_RESIDENCIES = frozenset(Residency)
 
 class Benefit(StrEnum):
     DESTITUTE_SUPPORT = "destitute_support"  # 特困人员供养
-    HARDSHIP_INSTITUTION_SUBSIDY = (
-        "hardship_institution_subsidy"  # 困境家庭服务对象入住养老机构补助
-    )
+    HARDSHIP_INSTITUTION_SUBSIDY = "hardship_institution_subsidy"  # 困境家庭服务对象入住养老机构补助
     BASIC_SERVICE_UPGRADE = "basic_service_upgrade"  # 居家和社区基本养老服务提升行动
-    DISABILITY_CARE_ALLOWANCE = (
-        "disability_care_allowance"  # 失能老年人护理补贴 (2019 rules)
-    )
-    LTCI = (
-        "ltci"  # 长期护理保险: stays eligible, the voucher applies after the insurance
-    )
+    DISABILITY_CARE_ALLOWANCE = "disability_care_allowance"  # 失能老年人护理补贴 (2019 rules)
+    LTCI = "ltci"  # 长期护理保险: stays eligible, the voucher applies after the insurance
 
 
 # 一(八)1 and 一(八)3: receiving any of these excludes the elder while it is received.
@@ -113,9 +103,7 @@ def assessment_valid_until(assessed_on: date, valid_months: int) -> date:
     return date(target.year, target.month, assessed_on.day) - timedelta(days=1)
 
 
-def assess_eligibility(
-    facts: EligibilityFacts, rules: EligibilityRules, today: date
-) -> Eligibility:
+def assess_eligibility(facts: EligibilityFacts, rules: EligibilityRules, today: date) -> Eligibility:
     reasons: list[str] = []
     if facts.disability_level not in ELIGIBLE_LEVELS:
         reasons.append("LEVEL_BELOW_MODERATE")
@@ -123,9 +111,7 @@ def assess_eligibility(
         reasons.append("UNDER_MINIMUM_AGE")
     if facts.assessed_on > today:
         reasons.append("ASSESSMENT_IN_FUTURE")
-    elif today > assessment_valid_until(
-        facts.assessed_on, rules.assessment_valid_months
-    ):
+    elif today > assessment_valid_until(facts.assessed_on, rules.assessment_valid_months):
         reasons.append("ASSESSMENT_EXPIRED")
     for benefit, reason in EXCLUDING_BENEFITS.items():
         if benefit in facts.benefits:

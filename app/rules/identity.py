@@ -28,9 +28,7 @@ def normalise_id_number(text: str) -> str | None:
     district created in 1983 holds a perfectly valid number that check would refuse.
     """
     candidate = text.strip().upper()
-    if len(candidate) != 18 or not (
-        candidate[:17].isascii() and candidate[:17].isdigit()
-    ):
+    if len(candidate) != 18 or not (candidate[:17].isascii() and candidate[:17].isdigit()):
         return None
     if candidate[-1] != ric.calc_check_digit(candidate):
         return None
@@ -63,9 +61,7 @@ def mask_name(name: str) -> str:
 
 def mask_id_numbers_in_text(text: str) -> str:
     """Mask anything in free text that looks like an 18-character ID number (log hygiene)."""
-    return _ID_LIKE.sub(
-        lambda m: m.group(1) + "********" + m.group(3) + m.group(4), text
-    )
+    return _ID_LIKE.sub(lambda m: m.group(1) + "********" + m.group(3) + m.group(4), text)
 
 
 def normalise_credit_code(text: str) -> str | None:

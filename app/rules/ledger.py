@@ -22,9 +22,7 @@ def check_balanced(lines: list[Line]) -> None:
     """An entry must have lines, none of them zero, summing to exactly zero."""
     if len(lines) < 2:
         raise UnbalancedEntry("an entry needs at least two lines")
-    if any(
-        line.amount_fen == 0 or not isinstance(line.amount_fen, int) for line in lines
-    ):
+    if any(line.amount_fen == 0 or not isinstance(line.amount_fen, int) for line in lines):
         raise UnbalancedEntry("every line moves a non-zero whole number of fen")
     total = sum(line.amount_fen for line in lines)
     if total != 0:
@@ -45,9 +43,7 @@ def redeem_lines(voucher_id: UUID, provider_id: UUID, deduction_fen: int) -> lis
     ]
 
 
-def reverse_lines(
-    voucher_id: UUID, provider_id: UUID, deduction_fen: int
-) -> list[Line]:
+def reverse_lines(voucher_id: UUID, provider_id: UUID, deduction_fen: int) -> list[Line]:
     return [
         Line("provider_payable", -deduction_fen, provider_id=provider_id),
         Line("voucher", deduction_fen, voucher_id=voucher_id),

@@ -23,9 +23,7 @@ ALLOWED_CHANGES: dict[ListingStatus, frozenset[ListingStatus]] = {
     ListingStatus.SUSPENDED: frozenset(
         {ListingStatus.LISTED, ListingStatus.WITHDRAWN, ListingStatus.DISQUALIFIED}
     ),
-    ListingStatus.WITHDRAWN: frozenset(
-        {ListingStatus.LISTED, ListingStatus.DISQUALIFIED}
-    ),
+    ListingStatus.WITHDRAWN: frozenset({ListingStatus.LISTED, ListingStatus.DISQUALIFIED}),
     ListingStatus.DISQUALIFIED: frozenset(),
 }
 

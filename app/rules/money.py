@@ -11,9 +11,7 @@ def round_half_up(value: Decimal) -> int:
     Only ``Decimal`` (or ``int``) is accepted: a float has already lost the half fen.
     """
     if isinstance(value, float) or not isinstance(value, (Decimal, int)):
-        raise TypeError(
-            f"round_half_up takes Decimal or int, not {type(value).__name__}"
-        )
+        raise TypeError(f"round_half_up takes Decimal or int, not {type(value).__name__}")
     return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 

@@ -17,18 +17,18 @@ class Month:
     month: int
 
     @classmethod
-    def parse(cls, text: str) -> "Month":
+    def parse(cls, text: str) -> Month:
         match = _MONTH_RE.fullmatch(text)
         if not match or match.group(1) == "0000":
             raise ValueError(f"not a month in YYYY-MM form: {text!r}")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
-    def of(cls, day: date) -> "Month":
+    def of(cls, day: date) -> Month:
         return cls(day.year, day.month)
 
     @classmethod
-    def containing(cls, moment: datetime) -> "Month":
+    def containing(cls, moment: datetime) -> Month:
         """The Beijing month an aware instant falls in."""
         return cls.of(moment.astimezone(BEIJING).date())
 
@@ -43,10 +43,10 @@ class Month:
     def last_day(self) -> date:
         return self.next().first_day - timedelta(days=1)
 
-    def next(self) -> "Month":
+    def next(self) -> Month:
         return Month(self.year + self.month // 12, self.month % 12 + 1)
 
-    def previous(self) -> "Month":
+    def previous(self) -> Month:
         return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
 
     def starts_at(self) -> datetime:
@@ -60,9 +60,9 @@ class Month:
     def contains(self, moment: datetime) -> bool:
         return self.starts_at() <= moment < self.ends_at()
 
-    def months_until(self, other: "Month") -> int:
+    def months_until(self, other: Month) -> int:
         return (other.year - self.year) * 12 + (other.month - self.month)
 
-    def plus(self, months: int) -> "Month":
+    def plus(self, months: int) -> Month:
         index = self.year * 12 + (self.month - 1) + months
         return Month(index // 12, index % 12 + 1)

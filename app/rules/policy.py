@@ -6,10 +6,10 @@ one new row. This module only picks and applies them, with no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Iterable
 
 from app.rules.months import Month
 

@@ -68,9 +68,7 @@ def amount_refusal(amount_fen: int, ltci_paid_fen: int) -> str | None:
     return None
 
 
-def compute_deduction(
-    *, amount_fen: int, ltci_paid_fen: int, rate: Decimal, balance_fen: int
-) -> Deduction:
+def compute_deduction(*, amount_fen: int, ltci_paid_fen: int, rate: Decimal, balance_fen: int) -> Deduction:
     """eligible = amount - LTCI; deduction = min(round_half_up(eligible x rate), balance)."""
     eligible = amount_fen - ltci_paid_fen
     deduction = min(round_half_up(Decimal(eligible) * rate), balance_fen)
@@ -100,10 +98,7 @@ def item_refusal(
             continue
         if enrolment.kind == "family_care_bed":
             return "NOT_REDEEMABLE"  # 一(八)5: the bed operator's services to its bed elder
-        if (
-            enrolment.kind == "station_basic_services"
-            and item in STATION_BASIC_SERVICE_ITEMS
-        ):
+        if enrolment.kind == "station_basic_services" and item in STATION_BASIC_SERVICE_ITEMS:
             return "NOT_REDEEMABLE"  # 一(八)4
     return None
 

@@ -26,11 +26,7 @@ def due_jobs(
     then issue the current month if it is in the program and not issued yet. Expiry first: the
     policy's month end releases last month's money before the new month's vouchers exist."""
     current = Month.containing(now)
-    jobs = [
-        DueJob("expire", month)
-        for month in sorted(months_with_active_vouchers)
-        if month < current
-    ]
+    jobs = [DueJob("expire", month) for month in sorted(months_with_active_vouchers) if month < current]
     if period.includes(current) and current not in issued_months:
         jobs.append(DueJob("issue", current))
     return jobs

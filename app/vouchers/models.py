@@ -30,9 +30,7 @@ class Voucher(Base):
         # Exactly one monthly voucher per elder per month, whoever issues it and however often.
         UniqueConstraint("elder_id", "month", "kind"),
         CheckConstraint("balance_fen >= 0", name="balance_not_negative"),
-        CheckConstraint(
-            "balance_fen <= face_value_fen", name="balance_within_face_value"
-        ),
+        CheckConstraint("balance_fen <= face_value_fen", name="balance_within_face_value"),
         CheckConstraint(sql_in("status", VOUCHER_STATUSES), name="status"),
         CheckConstraint(sql_in("kind", VOUCHER_KINDS), name="kind"),
         Index(None, "month", "status"),
@@ -48,9 +46,7 @@ class Voucher(Base):
     balance_fen: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10))
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
-    valid_until: Mapped[datetime] = mapped_column(
-        UtcDateTime
-    )  # exclusive: 00:00 on the next 1st
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime)  # exclusive: 00:00 on the next 1st
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The job run that issued it (NULL when issued at approval); lets the run journal exactly

@@ -64,22 +64,14 @@ def valid_voucher(
     return voucher
 
 
-def list_vouchers(
-    session: Session, elder_id: uuid.UUID, month: Month | None
-) -> list[Voucher]:
-    query = (
-        select(Voucher)
-        .where(Voucher.elder_id == elder_id)
-        .order_by(Voucher.month.desc())
-    )
+def list_vouchers(session: Session, elder_id: uuid.UUID, month: Month | None) -> list[Voucher]:
+    query = select(Voucher).where(Voucher.elder_id == elder_id).order_by(Voucher.month.desc())
     if month is not None:
         query = query.where(Voucher.month == month.first_day)
     return list(session.scalars(query))
 
 
-def issue_for_elder(
-    session: Session, elder: Elder, month: Month, *, actor: str
-) -> Voucher | None:
+def issue_for_elder(session: Session, elder: Elder, month: Month, *, actor: str) -> Voucher | None:
     """The elder's voucher for ``month`` (issued now if missing); None outside the program."""
     if not program_period(session).includes(month):
         return None
@@ -161,9 +153,7 @@ class IssueResult:
     already_issued: int
 
 
-def issue_month(
-    session: Session, month: Month, *, job_run_id: int, actor: str
-) -> IssueResult:
+def issue_month(session: Session, month: Month, *, job_run_id: int, actor: str) -> IssueResult:
     """One voucher for every approved elder (and elders suspended no earlier than ``month``)
     who has none for ``month``. Safe to run again: the unique constraint and the NOT EXISTS
     make a repeat issue nothing."""
@@ -177,9 +167,7 @@ def issue_month(
         and_(Elder.status == "suspended", Elder.last_voucher_month >= month_day),
     )
     already = session.scalar(
-        select(func.count())
-        .select_from(Voucher)
-        .where(Voucher.month == month_day, Voucher.kind == MONTHLY)
+        select(func.count()).select_from(Voucher).where(Voucher.month == month_day, Voucher.kind == MONTHLY)
     )
     new_vouchers = select(
         sql_random_uuid(session),
@@ -218,17 +206,13 @@ def issue_month(
     ]
     # ON CONFLICT DO NOTHING: an approval may issue the same elder's voucher concurrently.
     session.execute(
-        dialect_insert(session)(Voucher)
-        .from_select(columns, new_vouchers)
-        .on_conflict_do_nothing()
+        dialect_insert(session)(Voucher).from_select(columns, new_vouchers).on_conflict_do_nothing()
     )
     issued = _journal_new_vouchers(session, month, job_run_id=job_run_id, actor=actor)
     return IssueResult(month, issued, int(already or 0))
 
 
-def _journal_new_vouchers(
-    session: Session, month: Month, *, job_run_id: int, actor: str
-) -> int:
+def _journal_new_vouchers(session: Session, month: Month, *, job_run_id: int, actor: str) -> int:
     """One issue entry per district for the vouchers this run inserted."""
     districts = session.execute(
         select(Voucher.district_code, func.count())
@@ -261,9 +245,7 @@ def _journal_new_vouchers(
                 ),
             )
         )
-        ledger.balance_entry(
-            session, entry_id, district_code=district_code, account="program_issued"
-        )
+        ledger.balance_entry(session, entry_id, district_code=district_code, account="program_issued")
         issued += int(count)
     return issued
 
@@ -275,9 +257,7 @@ class ExpireResult:
     released_fen: int
 
 
-def expire_month(
-    session: Session, month: Month, *, job_run_id: int, actor: str
-) -> ExpireResult:
+def expire_month(session: Session, month: Month, *, job_run_id: int, actor: str) -> ExpireResult:
     """Close every still-active voucher of an ended month and release its balance, one entry
     per district. Safe to run again: a second run finds no active voucher."""
     month_day = month.first_day
@@ -322,8 +302,6 @@ def expire_month(
             session, entry_id, district_code=district_code, account="program_released"
         )
     expired = session.execute(
-        update(Voucher)
-        .where(still_active)
-        .values(status="expired", balance_fen=0, closed_at=clock.now())
+        update(Voucher).where(still_active).values(status="expired", balance_fen=0, closed_at=clock.now())
     ).rowcount
     return ExpireResult(month, int(expired or 0), released)
