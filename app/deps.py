@@ -49,26 +49,25 @@ def get_principal(
     if admin_token and same_secret(token, admin_token):
         return Principal(role=Role.CITY_ADMIN, subject_id="bootstrap-admin")
     token_hash = hash_secret(token)
-    staff = session.execute(
-        select(StaffMember.id, StaffMember.role, StaffMember.district_code).where(
-            StaffMember.token_hash == token_hash, StaffMember.active.is_(True)
-        )
-    ).first()
-    if staff is not None:
-        return Principal(
-            role=Role(staff.role),
-            subject_id=str(staff.id),
-            district_code=staff.district_code,
-        )
-    provider = session.execute(
-        select(Provider.id, Provider.district_code).where(Provider.api_key_hash == token_hash)
-    ).first()
-    if provider is not None:
-        return Principal(
-            role=Role.PROVIDER,
-            subject_id=str(provider.id),
-            district_code=provider.district_code,
-        )
+    # Tokens we issue say what they are (st_… staff, pk_… provider): one lookup, not two.
+    if not token.startswith("pk_"):
+        staff = session.execute(
+            select(StaffMember.id, StaffMember.role, StaffMember.district_code).where(
+                StaffMember.token_hash == token_hash, StaffMember.active.is_(True)
+            )
+        ).first()
+        if staff is not None:
+            return Principal(
+                role=Role(staff.role), subject_id=str(staff.id), district_code=staff.district_code
+            )
+    if not token.startswith("st_"):
+        provider = session.execute(
+            select(Provider.id, Provider.district_code).where(Provider.api_key_hash == token_hash)
+        ).first()
+        if provider is not None:
+            return Principal(
+                role=Role.PROVIDER, subject_id=str(provider.id), district_code=provider.district_code
+            )
     raise InvalidToken()
 
 

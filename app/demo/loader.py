@@ -201,7 +201,9 @@ def _load_redemptions(session: Session, rng: random.Random, district_code: str, 
     if elapsed < 3600 or not sellers:
         return 0
     elders = session.scalars(
-        select(Elder.id).where(Elder.district_code == district_code, Elder.status == "approved").order_by(Elder.id)
+        select(Elder.id)
+        .where(Elder.district_code == district_code, Elder.status == "approved")
+        .order_by(Elder.id)
     ).all()
     posted = 0
     for index, elder_id in enumerate(elders):
@@ -216,7 +218,9 @@ def _load_redemptions(session: Session, rng: random.Random, district_code: str, 
                 served_at=month_start + timedelta(seconds=rng.uniform(0, elapsed - 60)),
                 id_checked=True,
             )
-            caller = Principal(role=Role.PROVIDER, subject_id=str(provider.id), district_code=provider.district_code)
+            caller = Principal(
+                role=Role.PROVIDER, subject_id=str(provider.id), district_code=provider.district_code
+            )
             outcome = redemptions.redeem(session, caller, key=f"demo-{index}-{visit}", body=body)
             posted += outcome.status == 201
     return posted

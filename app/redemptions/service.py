@@ -86,9 +86,6 @@ def request_hash(body: RedemptionCreate) -> str:
 def redeem(session: Session, caller: Principal, *, key: str, body: RedemptionCreate) -> Outcome:
     provider_id = caller.provider_id
     fingerprint = request_hash(body)
-    replay = _replay(session, provider_id, key, fingerprint)
-    if replay is not None:
-        return replay
     now = clock.now()
     claimed = session.execute(
         dialect_insert(session)(IdempotencyKey)
@@ -105,7 +102,8 @@ def redeem(session: Session, caller: Principal, *, key: str, body: RedemptionCre
         .returning(IdempotencyKey.key)
     ).first()
     if claimed is None:
-        # A concurrent request with this key committed first (PostgreSQL made us wait for it).
+        # The key was used before, or by a concurrent request that committed first
+        # (PostgreSQL made this INSERT wait for it): answer as that request was answered.
         replay = _replay(session, provider_id, key, fingerprint)
         if replay is None:  # pragma: no cover - the conflicting row must be visible now
             raise RuntimeError("idempotency key conflict without a stored response")

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,13 +26,59 @@ def list_catalogue(session: Session) -> list[CatalogueItem]:
     return list(session.scalars(select(CatalogueItem).order_by(CatalogueItem.item)))
 
 
-def get_catalogue_item(session: Session, item: int) -> CatalogueItem | None:
-    return session.get(CatalogueItem, item)
+@dataclass(frozen=True)
+class CatalogueEntry:
+    item: int
+    category: str
+    name: str
+    ref_price_min_fen: int | None
+    ref_price_max_fen: int | None
+
+
+@dataclass(frozen=True)
+class ReferenceSnapshot:
+    catalogue: dict[int, CatalogueEntry]
+    policy_rows: tuple[PolicyTerms, ...]
+    program: ProgramPeriodTerms
+
+
+# Reference data changes only through migrations, i.e. with a deployment; every redemption
+# needs it, so each process reads it once per database. ``forget_reference_data`` drops it.
+_snapshots: dict[str, ReferenceSnapshot] = {}
+_snapshot_lock = threading.Lock()
+
+
+def forget_reference_data() -> None:
+    with _snapshot_lock:
+        _snapshots.clear()
+
+
+def reference_data(session: Session) -> ReferenceSnapshot:
+    key = session.get_bind().url.render_as_string(hide_password=False)
+    snapshot = _snapshots.get(key)
+    if snapshot is None:
+        program = session.scalars(select(ProgramPeriod).order_by(ProgramPeriod.id.desc()).limit(1)).one()
+        snapshot = ReferenceSnapshot(
+            catalogue={
+                row.item: CatalogueEntry(
+                    row.item, row.category, row.name, row.ref_price_min_fen, row.ref_price_max_fen
+                )
+                for row in session.scalars(select(CatalogueItem))
+            },
+            policy_rows=tuple(_terms(row) for row in session.scalars(select(PolicyRule))),
+            program=ProgramPeriodTerms(Month.of(program.first_month), Month.of(program.last_month)),
+        )
+        with _snapshot_lock:
+            _snapshots[key] = snapshot
+    return snapshot
+
+
+def get_catalogue_item(session: Session, item: int) -> CatalogueEntry | None:
+    return reference_data(session).catalogue.get(item)
 
 
 def program_period(session: Session) -> ProgramPeriodTerms:
-    row = session.scalars(select(ProgramPeriod).order_by(ProgramPeriod.id.desc()).limit(1)).one()
-    return ProgramPeriodTerms(Month.of(row.first_month), Month.of(row.last_month))
+    return reference_data(session).program
 
 
 def _terms(row: PolicyRule) -> PolicyTerms:
@@ -46,11 +95,11 @@ def _terms(row: PolicyRule) -> PolicyTerms:
 
 def policy_for_month(session: Session, month: Month) -> PolicyTerms:
     """The terms in force in ``month``; NO_POLICY_FOR_MONTH outside the program period."""
-    period = program_period(session)
+    snapshot = reference_data(session)
+    period = snapshot.program
     if not period.includes(month):
         raise NoPolicyForMonth(f"{month} 不在项目实施期 {period.first_month} 至 {period.last_month} 内")
-    rows = session.scalars(select(PolicyRule).where(PolicyRule.effective_from <= month.first_day))
-    terms = terms_in_force((_terms(row) for row in rows), month)
+    terms = terms_in_force(snapshot.policy_rows, month)
     if terms is None:
         raise NoPolicyForMonth(f"{month} 没有生效的补贴政策")
     return terms
