@@ -130,10 +130,15 @@ def _month(text: str):
 def jobs_issue(month: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
     """Issue the month's vouchers to every entitled elder (safe to repeat)."""
     from app.db import session_scope
+    from app.errors import AppError
     from app.jobs import service
 
-    with console.status(f"发放 {month} 电子消费券…"), session_scope() as session:
-        result, run = service.run_issue(session, _month(month), trigger="cli")
+    try:
+        with console.status(f"发放 {month} 电子消费券…"), session_scope() as session:
+            result, run = service.run_issue(session, _month(month), trigger="cli")
+    except AppError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(code=2) from None
     console.print(
         f"{result.month}: 新发放 {result.issued} 张,此前已发放 {result.already_issued} 张 (job run {run.id})"
     )

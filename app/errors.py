@@ -279,3 +279,7 @@ class MonthNotEnded(AppError):
 
 class InvalidEnrolment(AppError):
     code, status, title = "INVALID_ENROLMENT", 422, "项目登记信息无效"
+
+
+class MonthNotCurrent(AppError):
+    code, status, title = "MONTH_NOT_CURRENT", 409, "只能发放当月的电子消费券"

@@ -19,7 +19,10 @@ from pydantic import (
 
 from app.rules.months import BEIJING
 
-MonthText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+# Years 1900-2099: the program's months with room, and no calendar overflow at the edges.
+MonthText = Annotated[str, StringConstraints(pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")]
+# Pagination offsets beyond this are a client bug (and would overflow 64-bit SQL integers).
+MAX_OFFSET = 10_000_000
 DistrictCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 # Instants leave the service in Beijing time with an explicit offset (RFC 3339).
 BeijingTime = Annotated[
@@ -32,21 +35,26 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}.*")
 
 
-def _iso_text(pattern: re.Pattern[str], form: str, native: type):
+def _iso_text(pattern: re.Pattern[str], form: str, native: type, first_year: int):
     # JSON has no date type, and a number (or a numeric string) is a client bug, not a Unix
-    # timestamp: only the ISO text form is accepted (or a native value built in Python).
+    # timestamp: only the ISO text form is accepted (or a native value built in Python). Years
+    # are bounded so that no time-zone conversion leaves the calendar, and times start in 2000
+    # (Asia/Shanghai before 1901 is local mean time, +08:05:43, not an RFC 3339 offset).
     def check(value: Any) -> Any:
         if isinstance(value, native) or (isinstance(value, str) and pattern.fullmatch(value)):
-            return value
+            year = value.year if isinstance(value, native) else int(value[:4])
+            if first_year <= year <= 2099:
+                return value
+            raise ValueError(f"year must be between {first_year} and 2099")
         raise ValueError(f"expected {form}")
 
     return check
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_text(_ISO_DATE, "a date YYYY-MM-DD", date))]
+IsoDate = Annotated[date, BeforeValidator(_iso_text(_ISO_DATE, "a date YYYY-MM-DD", date, 1900))]
 IsoDateTime = Annotated[
     AwareDatetime,
-    BeforeValidator(_iso_text(_RFC3339, "an RFC 3339 time with offset", datetime)),
+    BeforeValidator(_iso_text(_RFC3339, "an RFC 3339 time with offset", datetime, 2000)),
 ]
 
 

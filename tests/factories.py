@@ -96,8 +96,8 @@ PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
 def assert_problem(response, status: int, code: str | None = None) -> dict:
     """An RFC 9457 problem of the contract: status, media type, the five fields, the code."""
     assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json"), (
-        response.headers.get("content-type")
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers.get(
+        "content-type"
     )
     problem = response.json()
     for field in PROBLEM_FIELDS:
@@ -106,3 +106,80 @@ def assert_problem(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert problem["code"] == code, problem
     return problem
+
+
+# --- money core helpers (vouchers, redemptions, jobs) -------------------------------------------
+API = "/api/v1"
+
+
+def set_clock(client, now: str) -> None:
+    """Freeze the sandbox clock at ``now`` (RFC 3339)."""
+    response = client.put(f"{API}/sandbox/clock", json={"now": now}, headers=admin_headers())
+    assert response.status_code == 200, response.text
+
+
+def approved_elder(client, *, token: str | None = None, **fields) -> dict:
+    """An elder created and approved; the approval response (with ``voucher``)."""
+    elder = make_elder(client, token=token, **fields)
+    headers = bearer(token) if token else admin_headers()
+    response = client.post(f"{API}/elders/{elder['id']}/approve", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def approved_elder_with_number(client, **fields) -> tuple[dict, str]:
+    """An approved elder and the full ID number it was registered with (for POS lookups)."""
+    number = fields.pop("number", None) or id_number(
+        region=fields.get("district_code", "110105"), birth=fields.get("birth", "19480305")
+    )
+    elder = approved_elder(client, number=number, **fields)
+    return elder, number
+
+
+_key_serial = itertools.count(1)
+
+
+def redemption_body(elder_id: str, **overrides) -> dict:
+    """A valid redemption body: item 11 (上门洗浴) for 300 yuan, served at the default clock."""
+    body = {
+        "elder_id": elder_id,
+        "item": 11,
+        "amount_fen": 30000,
+        "ltci_paid_fen": 0,
+        "served_at": "2026-03-16T09:00:00+08:00",
+        "id_checked": True,
+    }
+    body.update(overrides)
+    return body
+
+
+def redeem(client, provider: dict, elder_id: str, *, key: str | None = None, **overrides):
+    """POST /redemptions as ``provider`` (a make_provider result) with a fresh key unless given."""
+    headers = {
+        **bearer(provider["api_key"]),
+        "Idempotency-Key": key if key is not None else f"key-{next(_key_serial)}",
+    }
+    return client.post(f"{API}/redemptions", json=redemption_body(elder_id, **overrides), headers=headers)
+
+
+def vouchers_of(client, elder_id: str, month: str | None = None) -> list[dict]:
+    params = {"month": month} if month else None
+    response = client.get(f"{API}/elders/{elder_id}/vouchers", params=params, headers=admin_headers())
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def voucher_of(client, elder_id: str, month: str = "2026-03") -> dict:
+    found = vouchers_of(client, elder_id, month)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def ledger_verify(client) -> dict:
+    response = client.get(f"{API}/ledger/verify", headers=admin_headers())
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def run_job(client, job: str, month: str):
+    return client.post(f"{API}/jobs/{job}", json={"month": month}, headers=admin_headers())

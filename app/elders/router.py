@@ -25,7 +25,7 @@ from app.routing import TransactionRetryRoute
 from app.rules.eligibility import age_on
 from app.rules.identity import mask_id_number
 from app.rules.months import Month
-from app.schemas import DistrictCode, MonthText, problem_responses
+from app.schemas import MAX_OFFSET, DistrictCode, MonthText, problem_responses
 from app.vouchers import service as vouchers
 
 router = APIRouter(
@@ -86,7 +86,7 @@ def list_elders(
     status: Annotated[Literal["pending", "approved", "suspended"] | None, Query()] = None,
     eligible: Annotated[bool | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ):
     elders, total = service.list_elders(
         session,

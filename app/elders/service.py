@@ -11,7 +11,7 @@ from app import clock
 from app.auth.principal import Principal
 from app.config import get_settings
 from app.elders.models import Elder, ElderEnrolment, ElderStatusChange
-from app.elders.schemas import ElderCreate, ElderSuspend, ElderUpdate
+from app.elders.schemas import ElderCreate, ElderSuspend, ElderUpdate, SuspensionReason
 from app.errors import (
     ElderExists,
     InvalidAssessmentDate,
@@ -214,6 +214,11 @@ def suspend_elder(session: Session, caller: Principal, elder: Elder, data: Elder
         note=data.note,
     )
     session.flush()
+    if data.reason is SuspensionReason.DECEASED:
+        # The current voucher is revoked at once; its balance returns to the program.
+        current = vouchers.valid_voucher(session, elder.id, now, for_update=True)
+        if current is not None:
+            vouchers.revoke(session, current, actor=caller.actor)
     return elder
 
 

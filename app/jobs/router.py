@@ -19,7 +19,12 @@ router = APIRouter(
 )
 
 
-@router.post("/issue", response_model=IssueOut, summary="发放某月电子消费券(可重复执行)")
+@router.post(
+    "/issue",
+    response_model=IssueOut,
+    summary="发放当月电子消费券(可重复执行)",
+    responses=problem_responses(409),
+)
 def issue(body: JobMonth, session: SessionDep, caller: CityAdmin):
     result, run = service.run_issue(session, Month.parse(body.month), trigger=f"api:{caller.actor}")
     return IssueOut(

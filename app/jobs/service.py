@@ -4,12 +4,12 @@ same transaction as its work."""
 
 from __future__ import annotations
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import lock_for_transaction
-from app.errors import MonthNotEnded
+from app.errors import MonthNotCurrent, MonthNotEnded
 from app.jobs.models import JobRun
 from app.rules.months import Month
 from app.vouchers import service as vouchers
@@ -40,6 +40,10 @@ def _finish(run: JobRun, counts: dict) -> None:
 
 
 def run_issue(session: Session, month: Month, *, trigger: str) -> tuple[vouchers.IssueResult, JobRun]:
+    # A voucher is valid only in its own month (二(三) 当月获得,当月使用): issuing a past month
+    # would only book money that expires unused, and a future month's vouchers early.
+    if month != clock.current_month():
+        raise MonthNotCurrent(f"当前月份为 {clock.current_month()},不能发放 {month} 的电子消费券")
     run = _start(session, "issue", month, trigger)
     result = vouchers.issue_month(session, month, job_run_id=run.id, actor=trigger)
     _finish(run, {"issued": result.issued, "already_issued": result.already_issued})
@@ -60,7 +64,8 @@ def run_expire(session: Session, month: Month, *, trigger: str) -> tuple[voucher
 def months_with_active_vouchers_before(session: Session, month: Month) -> list[Month]:
     """Ended months that still hold active vouchers: expiry is due (or was missed)."""
     rows = session.scalars(
-        select(distinct(Voucher.month))
+        select(Voucher.month)
+        .distinct()
         .where(Voucher.status == "active", Voucher.month < month.first_day)
         .order_by(Voucher.month)
     )

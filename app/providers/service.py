@@ -164,6 +164,8 @@ def list_providers(
     query = select(Provider).order_by(Provider.district_code, Provider.name, Provider.id)
     if caller.provider_id is not None:
         query = query.where(Provider.id == caller.provider_id)
+        if district_code is not None:
+            query = query.where(Provider.district_code == district_code)
     else:
         if district_code is not None:
             ensure_district_in_scope(caller, district_code)

@@ -21,7 +21,7 @@ from app.redemptions.schemas import (
 )
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
-from app.schemas import DistrictCode, MonthText, problem_responses
+from app.schemas import MAX_OFFSET, DistrictCode, MonthText, problem_responses
 
 router = APIRouter(
     tags=["point of service"],
@@ -87,7 +87,7 @@ def list_redemptions(
     elder_id: Annotated[str | None, Query(max_length=64)] = None,
     district_code: Annotated[DistrictCode | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ):
     rows, total = service.list_redemptions(
         session,

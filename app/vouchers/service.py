@@ -123,17 +123,20 @@ def issue_for_elder(session: Session, elder: Elder, month: Month, *, actor: str)
 
 
 def revoke(session: Session, voucher: Voucher, *, actor: str) -> int:
-    """Close an active voucher at once (the elder died); its balance returns to the program."""
-    remaining = session.execute(
+    """Close an active voucher at once (the elder died); its balance returns to the program.
+
+    The caller holds the voucher row locked (``valid_voucher(..., for_update=True)``), so the
+    balance read here is the one being released.
+    """
+    released = voucher.balance_fen
+    closed = session.execute(
         update(Voucher)
-        .where(Voucher.id == voucher.id, Voucher.status == "active")
+        .where(Voucher.id == voucher.id, Voucher.status == "active", Voucher.balance_fen == released)
         .values(status="revoked", balance_fen=0, closed_at=clock.now())
-        .returning(Voucher.balance_fen)
-    ).first()
-    if remaining is None:
-        return 0
-    released = voucher.balance_fen  # loaded under the same write transaction
-    session.refresh(voucher)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not closed:
+        raise RuntimeError("voucher changed while being revoked")  # the row lock makes this unreachable
     if released:
         ledger.post_entry(
             session,
@@ -143,6 +146,7 @@ def revoke(session: Session, voucher: Voucher, *, actor: str) -> int:
             lines=release_lines(voucher.id, released),
             created_by=actor,
         )
+    session.refresh(voucher)
     return released
 
 

@@ -18,16 +18,12 @@ API = "/api/v1"
 
 
 # --- tokens ------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "path", ["/me", "/districts", "/catalogue", "/providers", "/elders", "/staff"]
-)
+@pytest.mark.parametrize("path", ["/me", "/districts", "/catalogue", "/providers", "/elders", "/staff"])
 def test_missing_token_is_401_unauthenticated(client, path):
     assert_problem(client.get(API + path), 401, "UNAUTHENTICATED")
 
 
-@pytest.mark.parametrize(
-    "header", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "Token abc", ""]
-)
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "Token abc", ""])
 def test_malformed_authorization_header_is_401_unauthenticated(client, header):
     assert_problem(
         client.get(f"{API}/me", headers={"Authorization": header}),
@@ -249,7 +245,9 @@ def test_auditor_is_read_only(client):
     assert client.get(f"{API}/elders", headers=admin_headers()).json()["total"] == 1
     after = client.get(f"{API}/elders/{elder['id']}", headers=admin_headers()).json()
     assert after["status"] == "pending" and after["name"] == elder["name"]
-    assert client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"] == "listed"
+    assert (
+        client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"] == "listed"
+    )
 
 
 def test_district_finance_cannot_register(client):
@@ -260,9 +258,7 @@ def test_district_finance_cannot_register(client):
         headers=bearer(finance),
     )
     assert_problem(response, 403, "FORBIDDEN")
-    assert_problem(
-        client.post(f"{API}/elders", json=elder_body(), headers=bearer(finance)), 403, "FORBIDDEN"
-    )
+    assert_problem(client.post(f"{API}/elders", json=elder_body(), headers=bearer(finance)), 403, "FORBIDDEN")
 
 
 # --- provider API keys -------------------------------------------------------------------------
@@ -296,7 +292,11 @@ def test_provider_cannot_call_staff_endpoints(client):
         "FORBIDDEN",
     )
     assert_problem(
-        client.post(f"{API}/providers/{provider['id']}/status", json={"status": "withdrawn", "reason": "x"}, headers=key),
+        client.post(
+            f"{API}/providers/{provider['id']}/status",
+            json={"status": "withdrawn", "reason": "x"},
+            headers=key,
+        ),
         403,
         "FORBIDDEN",
     )

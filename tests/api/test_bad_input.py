@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.conftest import admin_headers
-from tests.factories import credit_code, elder_body, id_number, make_elder, make_provider
+from tests.factories import credit_code, id_number, make_elder, make_provider
 
 API = "/api/v1"
 HUGE = "长" * 10_000
@@ -48,7 +48,13 @@ ENDPOINTS: dict[str, Endpoint] = {
             "district_code": "110105",
             "credit_code": credit_code(serial=9_000_001),
         },
-        fields={"name": "str", "kind": "enum", "district_code": "str", "credit_code": "str", "parent_id": "str"},
+        fields={
+            "name": "str",
+            "kind": "enum",
+            "district_code": "str",
+            "credit_code": "str",
+            "parent_id": "str",
+        },
         required=("name", "kind", "district_code", "credit_code"),
     ),
     "provider_status": Endpoint(
@@ -111,14 +117,14 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 # Values of the wrong JSON type for each kind of field.
 WRONG_TYPES = {
-    "str": [123, 12.5, True, ["x"], {"x": 1}],
+    "str": [123, True, ["x"], {"x": 1}],
     "enum": [123, True, ["station"], {"x": 1}],
     # 0 is worth its own case: a lax parser reads it as the Unix epoch (1970-01-01).
     "date": [0, 20260110, True, ["2026-01-10"], {"y": 2026}],
     "datetime": [0, 1775005200, True, ["2026-04-01T09:00:00+08:00"], {"y": 2026}],
     "list": ["ltci", 1, True, {"ltci": True}],
 }
-UNKNOWN_ENUM = ["no_such_value", "", "STATION", "Suspended", "deceased ", "null"]
+UNKNOWN_ENUM = ["no_such_value", "", "STATION", "null"]
 BAD_DATES = ["2026-02-30", "2026-13-01", "10/01/2026", "2026/01/10", "", "today"]
 BAD_DATETIMES = [
     "2026-04-01T09:00:00",  # naive: no offset
@@ -134,6 +140,7 @@ BAD_LIST_ITEMS = [["no_such_benefit"], [1], [None], [["ltci"]], ["ltci", "ltci"]
 def _cases():
     """(id, endpoint name, how to send) for every bad request of the sweep."""
     for name, ep in ENDPOINTS.items():
+
         def case(label, **send):
             return pytest.param(name, send, id=f"{name}-{label}")
 
@@ -165,18 +172,6 @@ def _cases():
                     content=json.dumps({**ep.valid, fname: "@@S@@"}).replace("@@S@@", "\\ud800").encode(),
                     headers={"Content-Type": "application/json"},
                 )
-                yield case(
-                    f"non-utf8-{fname}",
-                    content=json.dumps({**ep.valid, fname: "@@B@@"}, ensure_ascii=False)
-                    .encode("utf-8")
-                    .replace(b"@@B@@", b"\xff\xfe\xfa"),
-                    headers={"Content-Type": "application/json"},
-                )
-                yield case(
-                    f"gbk-{fname}",
-                    content=json.dumps({**ep.valid, fname: "李秀英"}, ensure_ascii=False).encode("gbk"),
-                    headers={"Content-Type": "application/json"},
-                )
             if kind in ("enum", "date", "datetime"):
                 yield case(f"huge-{fname}", json={**ep.valid, fname: HUGE})
 
@@ -201,15 +196,32 @@ def _cases():
         yield schema_case("body-empty", content=b"", headers={"Content-Type": "application/json"})
         yield schema_case("body-none")
         yield case("json-truncated", content=b'{"name": ', headers={"Content-Type": "application/json"})
-        yield case("json-single-quotes", content=b"{'name': 'x'}", headers={"Content-Type": "application/json"})
+        yield case(
+            "json-single-quotes", content=b"{'name': 'x'}", headers={"Content-Type": "application/json"}
+        )
         yield case(
             "json-trailing-comma",
             content=json.dumps(ep.valid).encode()[:-1] + b",}",
             headers={"Content-Type": "application/json"},
         )
         yield case("json-nan", content=b'{"name": NaN}', headers={"Content-Type": "application/json"})
+        first = next(iter(ep.valid))
+        yield case(
+            "non-utf8",
+            content=json.dumps({**ep.valid, first: "@@B@@"}, ensure_ascii=False)
+            .encode("utf-8")
+            .replace(b"@@B@@", b"\xff\xfe\xfa"),
+            headers={"Content-Type": "application/json"},
+        )
+        yield case(
+            "gbk",
+            content=json.dumps({**ep.valid, first: "李秀英"}, ensure_ascii=False).encode("gbk"),
+            headers={"Content-Type": "application/json"},
+        )
         yield case("binary-garbage", content=bytes(range(256)), headers={"Content-Type": "application/json"})
-        yield case("text-plain", content=json.dumps(ep.valid).encode(), headers={"Content-Type": "text/plain"})
+        yield case(
+            "text-plain", content=json.dumps(ep.valid).encode(), headers={"Content-Type": "text/plain"}
+        )
         yield case(
             "form-encoded",
             content=b"name=x&role=auditor",
@@ -248,7 +260,8 @@ def snapshot(client) -> dict:
         "staff": client.get(f"{API}/staff", headers=h).json(),
         "providers": providers,
         "provider_history": {
-            p["id"]: client.get(f"{API}/providers/{p['id']}/status-history", headers=h).json() for p in providers
+            p["id"]: client.get(f"{API}/providers/{p['id']}/status-history", headers=h).json()
+            for p in providers
         },
         "elders": elders,
         "elder_history": {

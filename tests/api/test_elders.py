@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
@@ -79,9 +78,7 @@ def test_id_number_with_lowercase_x_is_accepted_and_masked(client):
         if ric.calc_check_digit(body17 + "0") == "X":
             break
     number = body17 + "X"
-    response = client.post(
-        f"{API}/elders", json=elder_body(number=number.lower()), headers=admin_headers()
-    )
+    response = client.post(f"{API}/elders", json=elder_body(number=number.lower()), headers=admin_headers())
     assert response.status_code == 201, response.text
     assert response.json()["id_number_masked"].endswith("X")
     assert_no_id_number(response, number)
@@ -104,8 +101,14 @@ def test_full_id_number_never_in_any_response(client):
     responses.append(client.patch(f"{API}/elders/{elder_id}", json={"name": "李秀英"}, headers=token))
     responses.append(client.post(f"{API}/elders/{elder_id}/approve", headers=token))
     responses.append(client.post(f"{API}/elders/{elder_id}/approve", headers=token))  # 409
-    responses.append(client.post(f"{API}/elders/{elder_id}/suspend", json={"reason": "other", "note": "备注"}, headers=token))
-    responses.append(client.post(f"{API}/elders/{elder_id}/suspend", json={"reason": "other"}, headers=token))  # 409
+    responses.append(
+        client.post(
+            f"{API}/elders/{elder_id}/suspend", json={"reason": "other", "note": "备注"}, headers=token
+        )
+    )
+    responses.append(
+        client.post(f"{API}/elders/{elder_id}/suspend", json={"reason": "other"}, headers=token)
+    )  # 409
     responses.append(client.get(f"{API}/elders/{elder_id}/history", headers=token))
     responses.append(client.get(f"{API}/elders/{elder_id}/vouchers", headers=token))
     responses.append(client.post(f"{API}/elders", json=body, headers=token))  # ELDER_EXISTS
@@ -125,7 +128,25 @@ def test_full_id_number_never_in_any_response(client):
         client.post(f"{API}/elders", json={**body, "district_code": "110108"}, headers=token)
     )  # DISTRICT_OUT_OF_SCOPE
     statuses = [r.status_code for r in responses]
-    assert statuses == [201, 200, 200, 200, 200, 200, 409, 200, 409, 200, 200, 409, 409, 422, 422, 422, 403], statuses
+    assert statuses == [
+        201,
+        200,
+        200,
+        200,
+        200,
+        200,
+        409,
+        200,
+        409,
+        200,
+        200,
+        409,
+        409,
+        422,
+        422,
+        422,
+        403,
+    ], statuses
     for response in responses:
         assert_no_id_number(response, number)
 
@@ -143,6 +164,9 @@ def test_full_id_number_never_in_any_response(client):
         pytest.param("11010519480305001Y", id="letter-check-char"),
         pytest.param("A10105194803050017", id="letter-in-body"),
         pytest.param("１１０１０５１９４８０３０５００８X", id="full-width-digits"),
+        pytest.param(_with_check_char("11010520300101009", wrong=False), id="born-in-the-future"),
+        pytest.param(_with_check_char("11010517990101001", wrong=False), id="born-in-1799"),
+        pytest.param(_with_check_char("99010519480305001", wrong=False), id="unknown-province"),
     ],
 )
 def test_bad_id_number_is_invalid_id_number_and_not_echoed(client, number):
@@ -272,10 +296,29 @@ def test_approve_eligible_elder(client):
     assert body["status"] == "approved"
     assert "voucher" in body
     voucher = body["voucher"]
-    if voucher is not None:
-        assert voucher["elder_id"] == elder["id"]
-        assert voucher["month"] == "2026-03"
+    # 2026-03 is inside the program period: the current month's voucher is issued at once.
+    assert voucher is not None
+    assert set(voucher) >= {
+        "id",
+        "elder_id",
+        "month",
+        "face_value_fen",
+        "balance_fen",
+        "status",
+        "valid_from",
+        "valid_until",
+    }
+    assert voucher["elder_id"] == elder["id"]
+    assert voucher["month"] == "2026-03"
+    assert voucher["face_value_fen"] == 80000
+    assert voucher["balance_fen"] == 80000
+    assert voucher["status"] == "active"
+    assert voucher["valid_from"] == "2026-03-01T00:00:00+08:00"
+    assert voucher["valid_until"].startswith(("2026-03-31T", "2026-04-01T00:00:00"))
+    assert voucher["valid_until"].endswith("+08:00")
     assert client.get(f"{API}/elders/{elder['id']}", headers=token).json()["status"] == "approved"
+    listed = client.get(f"{API}/elders/{elder['id']}/vouchers", headers=token).json()
+    assert [v["id"] for v in listed] == [voucher["id"]]
 
 
 def test_approve_ineligible_is_not_eligible_and_changes_nothing(client):
@@ -303,7 +346,9 @@ def test_refused_approval_does_not_recheck_eligibility_in_storage(client):
         f"{API}/sandbox/clock", json={"now": "2026-04-20T09:00:00+08:00"}, headers=admin_headers()
     )
     assert moved.status_code == 200
-    assert_problem(client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()), 409, "NOT_ELIGIBLE")
+    assert_problem(
+        client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()), 409, "NOT_ELIGIBLE"
+    )
     after = client.get(f"{API}/elders/{elder['id']}", headers=admin_headers()).json()
     assert after["eligibility_checked_on"] == "2026-03-16"
     assert after["status"] == "pending"
@@ -312,7 +357,9 @@ def test_refused_approval_does_not_recheck_eligibility_in_storage(client):
 def test_approve_twice_is_invalid_state(client):
     elder = make_elder(client)
     assert client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()).status_code == 200
-    assert_problem(client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()), 409, "INVALID_STATE")
+    assert_problem(
+        client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()), 409, "INVALID_STATE"
+    )
     history = client.get(f"{API}/elders/{elder['id']}/history", headers=admin_headers()).json()
     assert [row["to_status"] for row in history] == ["pending", "approved"]
 
@@ -323,7 +370,9 @@ def test_suspend_with_each_reason(client, reason):
     elder = make_elder(client)
     assert client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()).status_code == 200
     response = client.post(
-        f"{API}/elders/{elder['id']}/suspend", json={"reason": reason, "note": "街道核实"}, headers=admin_headers()
+        f"{API}/elders/{elder['id']}/suspend",
+        json={"reason": reason, "note": "街道核实"},
+        headers=admin_headers(),
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -344,8 +393,15 @@ def test_suspend_with_each_reason(client, reason):
 def test_suspend_twice_is_409(client):
     elder = make_elder(client)
     client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers())
-    assert client.post(f"{API}/elders/{elder['id']}/suspend", json={"reason": "moved_out"}, headers=admin_headers()).status_code == 200
-    again = client.post(f"{API}/elders/{elder['id']}/suspend", json={"reason": "other"}, headers=admin_headers())
+    assert (
+        client.post(
+            f"{API}/elders/{elder['id']}/suspend", json={"reason": "moved_out"}, headers=admin_headers()
+        ).status_code
+        == 200
+    )
+    again = client.post(
+        f"{API}/elders/{elder['id']}/suspend", json={"reason": "other"}, headers=admin_headers()
+    )
     assert_problem(again, 409, "INVALID_STATE")
     stored = client.get(f"{API}/elders/{elder['id']}", headers=admin_headers()).json()
     assert stored["suspension_reason"] == "moved_out"
@@ -353,7 +409,9 @@ def test_suspend_twice_is_409(client):
 
 def test_suspend_with_unknown_reason_is_422(client):
     elder = make_elder(client)
-    response = client.post(f"{API}/elders/{elder['id']}/suspend", json={"reason": "bored"}, headers=admin_headers())
+    response = client.post(
+        f"{API}/elders/{elder['id']}/suspend", json={"reason": "bored"}, headers=admin_headers()
+    )
     assert_problem(response, 422, "VALIDATION_ERROR")
     assert client.get(f"{API}/elders/{elder['id']}", headers=admin_headers()).json()["status"] == "pending"
 
@@ -383,7 +441,9 @@ def test_suspension_month_follows_sandbox_clock(client):
     client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers())
     # 2026-05-31T23:30 in Beijing is 15:30 UTC on the 31st; still May.
     client.put(f"{API}/sandbox/clock", json={"now": "2026-05-31T15:30:00Z"}, headers=admin_headers())
-    body = client.post(f"{API}/elders/{elder['id']}/suspend", json={"reason": "other"}, headers=admin_headers()).json()
+    body = client.post(
+        f"{API}/elders/{elder['id']}/suspend", json={"reason": "other"}, headers=admin_headers()
+    ).json()
     assert body["last_voucher_month"] == "2026-05"
     assert body["suspended_at"] == "2026-05-31T23:30:00+08:00"
 
@@ -392,9 +452,13 @@ def test_suspension_month_follows_sandbox_clock(client):
 def test_leaving_the_allowance_makes_elder_eligible(client):
     elder = make_elder(client, benefits=["disability_care_allowance", "ltci"])
     assert elder["eligible"] is False
-    assert_problem(client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()), 409, "NOT_ELIGIBLE")
+    assert_problem(
+        client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()), 409, "NOT_ELIGIBLE"
+    )
 
-    response = client.patch(f"{API}/elders/{elder['id']}", json={"benefits": ["ltci"]}, headers=admin_headers())
+    response = client.patch(
+        f"{API}/elders/{elder['id']}", json={"benefits": ["ltci"]}, headers=admin_headers()
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["eligible"] is True
@@ -421,9 +485,14 @@ def test_patch_new_assessment_changes_eligibility(client):
 
 def test_patch_future_assessment_is_invalid(client):
     elder = make_elder(client)
-    response = client.patch(f"{API}/elders/{elder['id']}", json={"assessed_on": "2026-03-17"}, headers=admin_headers())
+    response = client.patch(
+        f"{API}/elders/{elder['id']}", json={"assessed_on": "2026-03-17"}, headers=admin_headers()
+    )
     assert_problem(response, 422, "INVALID_ASSESSMENT_DATE")
-    assert client.get(f"{API}/elders/{elder['id']}", headers=admin_headers()).json()["assessed_on"] == "2026-01-10"
+    assert (
+        client.get(f"{API}/elders/{elder['id']}", headers=admin_headers()).json()["assessed_on"]
+        == "2026-01-10"
+    )
 
 
 def test_patch_cannot_change_id_number_or_district(client):
@@ -453,7 +522,7 @@ def test_out_of_district_elder_is_404_for_district_staff(client, role):
     assert stored["status"] == "pending" and stored["name"] == "李秀英"
 
 
-@pytest.mark.parametrize("elder_id", ["nope", "1", str(uuid.uuid4())])
+@pytest.mark.parametrize("elder_id", ["nope", "1", "3c9e1f2a-7b4d-4a6e-8c5f-1d2e3f4a5b6c"])
 def test_malformed_or_unknown_elder_id_is_404(client, elder_id):
     assert_problem(client.get(f"{API}/elders/{elder_id}", headers=admin_headers()), 404)
     assert_problem(client.post(f"{API}/elders/{elder_id}/approve", headers=admin_headers()), 404)
@@ -534,7 +603,9 @@ def test_list_filters_and_pagination(client):
     ],
 )
 def test_list_bad_query_is_validation_error(client, params):
-    assert_problem(client.get(f"{API}/elders", params=params, headers=admin_headers()), 422, "VALIDATION_ERROR")
+    assert_problem(
+        client.get(f"{API}/elders", params=params, headers=admin_headers()), 422, "VALIDATION_ERROR"
+    )
 
 
 def test_vouchers_returns_a_list(client):
@@ -542,11 +613,15 @@ def test_vouchers_returns_a_list(client):
     response = client.get(f"{API}/elders/{elder['id']}/vouchers", headers=admin_headers())
     assert response.status_code == 200, response.text
     assert isinstance(response.json(), list)
-    response = client.get(f"{API}/elders/{elder['id']}/vouchers", params={"month": "2026-03"}, headers=admin_headers())
+    response = client.get(
+        f"{API}/elders/{elder['id']}/vouchers", params={"month": "2026-03"}, headers=admin_headers()
+    )
     assert response.status_code == 200
     assert isinstance(response.json(), list)
     assert_problem(
-        client.get(f"{API}/elders/{elder['id']}/vouchers", params={"month": "2026-3"}, headers=admin_headers()),
+        client.get(
+            f"{API}/elders/{elder['id']}/vouchers", params={"month": "2026-3"}, headers=admin_headers()
+        ),
         422,
         "VALIDATION_ERROR",
     )
@@ -562,3 +637,89 @@ def test_history_records_application(client):
     assert history[0]["to_status"] == "pending"
     assert me["subject_id"] in history[0]["changed_by"]
     assert history[0]["changed_at"] == "2026-03-16T10:00:00+08:00"
+
+
+# --- the voucher issued on approval ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("now", "assessed_on"),
+    [("2025-12-15T10:00:00+08:00", "2025-12-01"), ("2027-01-15T10:00:00+08:00", "2027-01-02")],
+)
+def test_approval_outside_program_period_gives_null_voucher(client, now, assessed_on):
+    assert client.put(f"{API}/sandbox/clock", json={"now": now}, headers=admin_headers()).status_code == 200
+    elder = make_elder(client, assessed_on=assessed_on)
+    response = client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "approved"
+    assert "voucher" in body and body["voucher"] is None
+    assert client.get(f"{API}/elders/{elder['id']}/vouchers", headers=admin_headers()).json() == []
+
+
+def test_deceased_revokes_the_current_voucher_at_once(client):
+    elder = make_elder(client)
+    voucher = client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()).json()["voucher"]
+    response = client.post(
+        f"{API}/elders/{elder['id']}/suspend", json={"reason": "deceased"}, headers=admin_headers()
+    )
+    assert response.status_code == 200, response.text
+    vouchers = client.get(f"{API}/elders/{elder['id']}/vouchers", headers=admin_headers()).json()
+    assert [(v["id"], v["status"]) for v in vouchers] == [(voucher["id"], "revoked")]
+
+
+@pytest.mark.parametrize("reason", ["moved_out", "no_longer_eligible", "other"])
+def test_other_suspensions_keep_the_current_voucher(client, reason):
+    elder = make_elder(client)
+    voucher = client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()).json()["voucher"]
+    client.post(f"{API}/elders/{elder['id']}/suspend", json={"reason": reason}, headers=admin_headers())
+    vouchers = client.get(f"{API}/elders/{elder['id']}/vouchers", headers=admin_headers()).json()
+    assert [(v["id"], v["status"]) for v in vouchers] == [(voucher["id"], "active")]
+
+
+def test_reapproval_in_the_same_month_issues_no_second_voucher(client):
+    elder = make_elder(client)
+    first = client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()).json()["voucher"]
+    client.post(f"{API}/elders/{elder['id']}/suspend", json={"reason": "other"}, headers=admin_headers())
+    again = client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers())
+    assert again.status_code == 200, again.text
+    vouchers = client.get(f"{API}/elders/{elder['id']}/vouchers", headers=admin_headers()).json()
+    assert [v["month"] for v in vouchers] == ["2026-03"]
+    assert vouchers[0]["id"] == first["id"]
+
+
+def test_vouchers_filtered_by_month(client):
+    elder = make_elder(client)
+    client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers())
+    march = client.get(
+        f"{API}/elders/{elder['id']}/vouchers", params={"month": "2026-03"}, headers=admin_headers()
+    ).json()
+    april = client.get(
+        f"{API}/elders/{elder['id']}/vouchers", params={"month": "2026-04"}, headers=admin_headers()
+    ).json()
+    assert [v["month"] for v in march] == ["2026-03"]
+    assert april == []
+
+
+# --- who may change an elder -------------------------------------------------------------------
+def test_district_finance_cannot_change_elders(client):
+    elder = make_elder(client, district_code="110105")
+    finance = bearer(make_staff(client, role="district_finance", district_code="110105"))
+    assert_problem(client.post(f"{API}/elders/{elder['id']}/approve", headers=finance), 403, "FORBIDDEN")
+    assert_problem(
+        client.post(f"{API}/elders/{elder['id']}/suspend", json={"reason": "other"}, headers=finance),
+        403,
+        "FORBIDDEN",
+    )
+    assert_problem(
+        client.patch(f"{API}/elders/{elder['id']}", json={"name": "改名"}, headers=finance), 403, "FORBIDDEN"
+    )
+    stored = client.get(f"{API}/elders/{elder['id']}", headers=admin_headers()).json()
+    assert stored["status"] == "pending" and stored["name"] == "李秀英"
+
+
+@pytest.mark.parametrize("offset", [2**63, 10**20])
+def test_list_offset_beyond_64_bits_is_a_validation_error(client, offset):
+    from fastapi.testclient import TestClient
+
+    quiet = TestClient(client.app, raise_server_exceptions=False)
+    response = quiet.get(f"{API}/elders", params={"offset": offset}, headers=admin_headers())
+    assert_problem(response, 422, "VALIDATION_ERROR")

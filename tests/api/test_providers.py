@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
@@ -89,7 +88,9 @@ def test_partner_without_parent_is_invalid_parent(client):
     assert provider_count(client) == 0
 
 
-@pytest.mark.parametrize("parent_kind", ["station", "institution", "partner", "home_care_company", "assessment_agency"])
+@pytest.mark.parametrize(
+    "parent_kind", ["station", "institution", "partner", "home_care_company", "assessment_agency"]
+)
 def test_partner_with_parent_that_is_not_a_regional_center(client, parent_kind):
     if parent_kind == "partner":
         center = make_provider(client, kind="regional_center")
@@ -117,7 +118,7 @@ def test_partner_with_center_in_another_district(client):
     assert provider_count(client) == 1
 
 
-@pytest.mark.parametrize("parent_id", [str(uuid.uuid4()), "not-a-uuid", ""])
+@pytest.mark.parametrize("parent_id", ["6f1c2a7e-0d4b-4c59-9a3e-2b8f5d1e7c40", "not-a-uuid", ""])
 def test_partner_with_unknown_parent(client, parent_id):
     response = client.post(
         f"{API}/providers",
@@ -190,8 +191,12 @@ def test_duplicate_credit_code_in_same_district_is_409(client):
 
 def test_same_credit_code_allowed_in_another_district(client):
     code = credit_code(serial=778)
-    first = client.post(f"{API}/providers", json=provider_body(code=code, district_code="110105"), headers=admin_headers())
-    second = client.post(f"{API}/providers", json=provider_body(code=code, district_code="110108"), headers=admin_headers())
+    first = client.post(
+        f"{API}/providers", json=provider_body(code=code, district_code="110105"), headers=admin_headers()
+    )
+    second = client.post(
+        f"{API}/providers", json=provider_body(code=code, district_code="110108"), headers=admin_headers()
+    )
     assert first.status_code == 201, first.text
     assert second.status_code == 201, second.text
     assert first.json()["id"] != second.json()["id"]
@@ -208,7 +213,9 @@ def test_district_civil_cannot_create_in_another_district(client):
 
 
 def test_unknown_district_is_unknown_district(client):
-    response = client.post(f"{API}/providers", json=provider_body(district_code="110199"), headers=admin_headers())
+    response = client.post(
+        f"{API}/providers", json=provider_body(district_code="110199"), headers=admin_headers()
+    )
     assert_problem(response, 422, "UNKNOWN_DISTRICT")
 
 
@@ -278,12 +285,16 @@ def test_list_filters_by_status_and_kind(client):
         json={"status": "suspended", "reason": "整改"},
         headers=admin_headers(),
     )
-    assert _ids(client.get(f"{API}/providers", params={"kind": "station"}, headers=admin_headers())) == {station["id"]}
+    assert _ids(client.get(f"{API}/providers", params={"kind": "station"}, headers=admin_headers())) == {
+        station["id"]
+    }
     assert _ids(client.get(f"{API}/providers", params={"status": "suspended"}, headers=admin_headers())) == {
         institution["id"]
     }
     assert_problem(
-        client.get(f"{API}/providers", params={"status": "gone"}, headers=admin_headers()), 422, "VALIDATION_ERROR"
+        client.get(f"{API}/providers", params={"status": "gone"}, headers=admin_headers()),
+        422,
+        "VALIDATION_ERROR",
     )
     assert_problem(
         client.get(f"{API}/providers", params={"district_code": "chaoyang"}, headers=admin_headers()),
@@ -328,7 +339,7 @@ def test_provider_get_other_provider_is_404(client):
     assert_problem(client.get(f"{API}/providers/{neighbour['id']}/status-history", headers=token), 404)
 
 
-@pytest.mark.parametrize("provider_id", ["not-a-uuid", "123", str(uuid.uuid4()), "%20", "' OR 1=1 --"])
+@pytest.mark.parametrize("provider_id", ["not-a-uuid", "123", "0b7e3c1a-5f2d-4e8b-a9c6-3d1f7e2b4a58", "%20", "' OR 1=1 --"])
 def test_malformed_or_unknown_id_is_404(client, provider_id):
     make_provider(client)
     assert_problem(client.get(f"{API}/providers/{provider_id}", headers=admin_headers()), 404)
@@ -365,11 +376,17 @@ def test_status_lifecycle_and_history(client):
         response = _set_status(client, provider["id"], status, reason, headers=token)
         assert response.status_code == 200, response.text
         assert response.json()["status"] == status
-        assert client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"] == status
+        assert (
+            client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"]
+            == status
+        )
 
     # Disqualification is final.
     assert_problem(_set_status(client, provider["id"], "listed"), 409, "INVALID_STATUS_TRANSITION")
-    assert client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"] == "disqualified"
+    assert (
+        client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"]
+        == "disqualified"
+    )
 
     history = client.get(f"{API}/providers/{provider['id']}/status-history", headers=admin_headers())
     assert history.status_code == 200, history.text
@@ -391,9 +408,13 @@ def test_same_status_is_409(client, status):
     provider = make_provider(client)
     if status != "listed":
         assert _set_status(client, provider["id"], status).status_code == 200
-    history_before = client.get(f"{API}/providers/{provider['id']}/status-history", headers=admin_headers()).json()
+    history_before = client.get(
+        f"{API}/providers/{provider['id']}/status-history", headers=admin_headers()
+    ).json()
     assert_problem(_set_status(client, provider["id"], status), 409, "INVALID_STATUS_TRANSITION")
-    history_after = client.get(f"{API}/providers/{provider['id']}/status-history", headers=admin_headers()).json()
+    history_after = client.get(
+        f"{API}/providers/{provider['id']}/status-history", headers=admin_headers()
+    ).json()
     assert history_after == history_before
 
 
@@ -408,7 +429,9 @@ def test_status_change_by_other_district_is_404(client):
     provider = make_provider(client, district_code="110108")
     response = _set_status(client, provider["id"], "suspended", headers=civil(client, "110105"))
     assert_problem(response, 404)
-    assert client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"] == "listed"
+    assert (
+        client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"] == "listed"
+    )
 
 
 def test_status_change_needs_a_reason(client):
@@ -419,12 +442,16 @@ def test_status_change_needs_a_reason(client):
     assert_problem(response, 422, "VALIDATION_ERROR")
     response = _set_status(client, provider["id"], "suspended", reason="   ")
     assert_problem(response, 422, "VALIDATION_ERROR")
-    assert client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"] == "listed"
+    assert (
+        client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"] == "listed"
+    )
 
 
 def test_status_history_visible_to_the_provider_itself(client):
     provider = make_provider(client)
-    response = client.get(f"{API}/providers/{provider['id']}/status-history", headers=bearer(provider["api_key"]))
+    response = client.get(
+        f"{API}/providers/{provider['id']}/status-history", headers=bearer(provider["api_key"])
+    )
     assert response.status_code == 200, response.text
     assert [row["to_status"] for row in response.json()] == ["listed"]
 
@@ -454,5 +481,39 @@ def test_api_key_rotation(client):
 
 def test_api_key_rotation_by_other_district_is_404(client):
     provider = make_provider(client, district_code="110108")
-    assert_problem(client.post(f"{API}/providers/{provider['id']}/api-key", headers=civil(client, "110105")), 404)
+    assert_problem(
+        client.post(f"{API}/providers/{provider['id']}/api-key", headers=civil(client, "110105")), 404
+    )
     assert client.get(f"{API}/me", headers=bearer(provider["api_key"])).status_code == 200
+
+
+def test_provider_asking_for_another_district_gets_nothing_of_its_own(client):
+    """``district_code`` filters: a provider of 110105 asking for 110108 must not be answered
+    with its own 110105 record (an empty list or a refusal are both fine)."""
+    me = make_provider(client, district_code="110105")
+    make_provider(client, district_code="110108")
+    response = client.get(
+        f"{API}/providers", params={"district_code": "110108"}, headers=bearer(me["api_key"])
+    )
+    if response.status_code == 200:
+        assert all(row["district_code"] == "110108" for row in response.json()), response.json()
+        assert me["id"] not in {row["id"] for row in response.json()}
+    else:
+        assert_problem(response, 403)
+
+
+@pytest.mark.parametrize("role", ["district_civil", "district_finance", "auditor", "city_admin"])
+def test_every_listed_row_is_in_the_requested_district(client, two_districts, role):
+    district = "110105" if role.startswith("district") else "110108"
+    token = bearer(make_staff(client, role=role, district_code="110105" if role.startswith("district") else None))
+    rows = client.get(f"{API}/providers", params={"district_code": district}, headers=token).json()
+    assert rows and all(row["district_code"] == district for row in rows)
+
+
+def test_district_finance_cannot_change_providers(client):
+    provider = make_provider(client, district_code="110105")
+    finance = bearer(make_staff(client, role="district_finance", district_code="110105"))
+    assert_problem(_set_status(client, provider["id"], "suspended", headers=finance), 403, "FORBIDDEN")
+    assert_problem(client.post(f"{API}/providers/{provider['id']}/api-key", headers=finance), 403, "FORBIDDEN")
+    assert client.get(f"{API}/me", headers=bearer(provider["api_key"])).status_code == 200
+    assert client.get(f"{API}/providers/{provider['id']}", headers=admin_headers()).json()["status"] == "listed"

@@ -118,7 +118,18 @@ def test_policy_outside_program_period_is_404(client, month):
 
 @pytest.mark.parametrize(
     "month",
-    ["2026-1", "2026-13", "2026-00", "26-01", "2026/01", "2026-01-01", "abcd-ef", "", " 2026-01", "２０２６-０１"],
+    [
+        "2026-1",
+        "2026-13",
+        "2026-00",
+        "26-01",
+        "2026/01",
+        "2026-01-01",
+        "abcd-ef",
+        "",
+        " 2026-01",
+        "２０２６-０１",
+    ],
 )
 def test_policy_bad_month_format_is_validation_error(client, month):
     response = client.get(f"{API}/policy", params={"month": month}, headers=admin_headers())

@@ -67,7 +67,9 @@ def test_suspension_month_is_the_sandbox_month(client):
     elder = make_elder(client)
     client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers())
     set_clock(client, "2026-09-30T23:59:59+08:00")
-    body = client.post(f"{API}/elders/{elder['id']}/suspend", json={"reason": "deceased"}, headers=admin_headers()).json()
+    body = client.post(
+        f"{API}/elders/{elder['id']}/suspend", json={"reason": "deceased"}, headers=admin_headers()
+    ).json()
     assert body["last_voucher_month"] == "2026-09"
     assert body["suspended_at"] == "2026-09-30T23:59:59+08:00"
 
@@ -77,7 +79,9 @@ def test_suspension_month_uses_beijing_month_not_utc(client):
     client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers())
     # 2026-09-30T16:30Z is already 1 October in Beijing.
     set_clock(client, "2026-09-30T16:30:00Z")
-    body = client.post(f"{API}/elders/{elder['id']}/suspend", json={"reason": "moved_out"}, headers=admin_headers()).json()
+    body = client.post(
+        f"{API}/elders/{elder['id']}/suspend", json={"reason": "moved_out"}, headers=admin_headers()
+    ).json()
     assert body["last_voucher_month"] == "2026-10"
 
 
@@ -172,7 +176,10 @@ def test_non_admin_cannot_touch_the_clock(client, role, district_code):
         "FORBIDDEN",
     )
     assert_problem(client.delete(f"{API}/sandbox/clock", headers=token), 403, "FORBIDDEN")
-    assert client.get(f"{API}/sandbox/clock", headers=admin_headers()).json() == {"now": DEFAULT_NOW, "frozen": True}
+    assert client.get(f"{API}/sandbox/clock", headers=admin_headers()).json() == {
+        "now": DEFAULT_NOW,
+        "frozen": True,
+    }
 
 
 def test_provider_cannot_touch_the_clock(client):
@@ -235,3 +242,39 @@ def test_disabled_clock_put_does_not_freeze(disabled_client, monkeypatch):
     monkeypatch.setenv("VOUCHER_SANDBOX_CLOCK", "true")
     app.config.get_settings.cache_clear()
     assert disabled_client.get(f"{API}/sandbox/clock", headers=admin_headers()).json()["now"] == DEFAULT_NOW
+
+
+# --- instants at the edges of the calendar -----------------------------------------------------
+@pytest.fixture
+def quiet(client):
+    """The same app, answering a 500 as a response instead of raising it in the test."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(client.app, raise_server_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        "9999-12-31T23:00:00-05:00",  # 10000-01-01 in UTC
+        "0001-01-01T00:00:00+08:00",  # year 0 in UTC
+    ],
+)
+def test_instant_outside_the_representable_range_is_refused_not_500(quiet, now):
+    response = quiet.put(f"{API}/sandbox/clock", json={"now": now}, headers=admin_headers())
+    problem = assert_problem(response, 422)
+    assert problem["code"] == "VALIDATION_ERROR"
+    assert quiet.get(f"{API}/sandbox/clock", headers=admin_headers()).json()["now"] == DEFAULT_NOW
+
+
+@pytest.mark.parametrize("now", ["1900-01-01T00:00:00+08:00", "0001-01-01T00:00:00-08:00"])
+def test_clock_answers_rfc3339_offsets_even_for_old_instants(quiet, now):
+    """Either refuse the instant, or answer it with a real RFC 3339 offset (+08:00, not the
+    zone's local mean time +08:05:43)."""
+    response = quiet.put(f"{API}/sandbox/clock", json={"now": now}, headers=admin_headers())
+    if response.status_code == 200:
+        assert RFC3339_BEIJING.match(response.json()["now"]), response.json()
+        shown = quiet.get(f"{API}/sandbox/clock", headers=admin_headers()).json()["now"]
+        assert RFC3339_BEIJING.match(shown), shown
+    else:
+        assert_problem(response, 422)

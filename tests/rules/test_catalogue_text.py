@@ -174,9 +174,7 @@ def test_catalogue_item_matches_text(item: int) -> None:
         assert any(subgroup in text for text in earlier)
         # Stricter: the table's second-level cell (column 3), resolved through
         # merged (blank) cells, is the subgroup and the name sits in column 4.
-        second_level = next(
-            cell(c, 2) for _, c in reversed(table_lines()[: pos + 1]) if cell(c, 2)
-        )
+        second_level = next(cell(c, 2) for _, c in reversed(table_lines()[: pos + 1]) if cell(c, 2))
         assert second_level == subgroup
         assert cell(cells, 3) == name
     else:

@@ -62,6 +62,7 @@ def test_base_elder_is_eligible() -> None:
 
 # --- disability level (一(一): moderate, severe, complete only) --------------------------------
 
+
 @pytest.mark.parametrize(
     ("level", "expected"),
     [
@@ -82,6 +83,7 @@ def test_level_table_covers_every_level() -> None:
 
 
 # --- residency (一(一): hukou, residence permit, or already in a Beijing institution) --------
+
 
 @pytest.mark.parametrize(
     "residency",
@@ -110,17 +112,22 @@ def test_residency_does_not_rescue_an_ineligible_level() -> None:
 
 # --- benefits (一(八)1-3) ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("benefit", "reason"),
     [
-        pytest.param(Benefit.DESTITUTE_SUPPORT, "RECEIVES_DESTITUTE_SUPPORT", id="destitute_support-特困供养"),
+        pytest.param(
+            Benefit.DESTITUTE_SUPPORT, "RECEIVES_DESTITUTE_SUPPORT", id="destitute_support-特困供养"
+        ),
         pytest.param(
             Benefit.HARDSHIP_INSTITUTION_SUBSIDY,
             "RECEIVES_HARDSHIP_INSTITUTION_SUBSIDY",
             id="hardship_institution_subsidy-困境家庭入住机构补助",
         ),
         pytest.param(
-            Benefit.BASIC_SERVICE_UPGRADE, "RECEIVES_BASIC_SERVICE_UPGRADE", id="basic_service_upgrade-提升行动"
+            Benefit.BASIC_SERVICE_UPGRADE,
+            "RECEIVES_BASIC_SERVICE_UPGRADE",
+            id="basic_service_upgrade-提升行动",
         ),
         pytest.param(
             Benefit.DISABILITY_CARE_ALLOWANCE,
@@ -140,13 +147,19 @@ def test_each_excluding_benefit_alone(benefit: Benefit, reason: str) -> None:
         pytest.param(
             Benefit.HARDSHIP_INSTITUTION_SUBSIDY, "RECEIVES_HARDSHIP_INSTITUTION_SUBSIDY", id="ltci+hardship"
         ),
-        pytest.param(Benefit.BASIC_SERVICE_UPGRADE, "RECEIVES_BASIC_SERVICE_UPGRADE", id="ltci+basic_upgrade"),
         pytest.param(
-            Benefit.DISABILITY_CARE_ALLOWANCE, "RECEIVES_DISABILITY_CARE_ALLOWANCE", id="ltci+disability_allowance"
+            Benefit.BASIC_SERVICE_UPGRADE, "RECEIVES_BASIC_SERVICE_UPGRADE", id="ltci+basic_upgrade"
+        ),
+        pytest.param(
+            Benefit.DISABILITY_CARE_ALLOWANCE,
+            "RECEIVES_DISABILITY_CARE_ALLOWANCE",
+            id="ltci+disability_allowance",
         ),
     ],
 )
-def test_ltci_with_an_excluding_benefit_gives_only_that_benefits_reason(benefit: Benefit, reason: str) -> None:
+def test_ltci_with_an_excluding_benefit_gives_only_that_benefits_reason(
+    benefit: Benefit, reason: str
+) -> None:
     check(run(replace(BASE, benefits=frozenset({Benefit.LTCI, benefit}))), (reason,))
 
 
@@ -229,20 +242,27 @@ def test_benefit_reason_order_does_not_depend_on_input_order(benefit_order: list
 
 # --- age (老年人: 60 周岁 and over) ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("birth_date", "today", "expected"),
     [
         pytest.param(date(1966, 3, 16), date(2026, 3, 16), OK, id="60th-birthday-today"),
-        pytest.param(date(1966, 3, 17), date(2026, 3, 16), ("UNDER_MINIMUM_AGE",), id="day-before-60th-birthday"),
+        pytest.param(
+            date(1966, 3, 17), date(2026, 3, 16), ("UNDER_MINIMUM_AGE",), id="day-before-60th-birthday"
+        ),
         pytest.param(date(1966, 3, 15), date(2026, 3, 16), OK, id="day-after-60th-birthday"),
         pytest.param(date(1967, 1, 1), date(2026, 3, 16), ("UNDER_MINIMUM_AGE",), id="59"),
         pytest.param(date(1920, 1, 1), date(2026, 3, 16), OK, id="106"),
         # Feb-29 births: the 60th birthday of a leap-day birth always falls on a real Feb 29.
         pytest.param(date(1964, 2, 29), date(2024, 2, 29), OK, id="feb29-born-60th-birthday-today"),
-        pytest.param(date(1964, 2, 29), date(2024, 2, 28), ("UNDER_MINIMUM_AGE",), id="feb29-born-day-before"),
+        pytest.param(
+            date(1964, 2, 29), date(2024, 2, 28), ("UNDER_MINIMUM_AGE",), id="feb29-born-day-before"
+        ),
         pytest.param(date(1964, 2, 29), date(2024, 3, 1), OK, id="feb29-born-day-after"),
         pytest.param(date(1966, 2, 28), date(2026, 2, 28), OK, id="feb28-born-non-leap-60th"),
-        pytest.param(date(1966, 2, 28), date(2026, 2, 27), ("UNDER_MINIMUM_AGE",), id="feb28-born-day-before"),
+        pytest.param(
+            date(1966, 2, 28), date(2026, 2, 27), ("UNDER_MINIMUM_AGE",), id="feb28-born-day-before"
+        ),
     ],
 )
 def test_minimum_age(birth_date: date, today: date, expected: tuple[str, ...]) -> None:
@@ -293,6 +313,7 @@ def test_age_on(birth_date: date, day: date, expected: int) -> None:
 
 # --- assessment validity ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("assessed_on", "months", "expected"),
     [
@@ -313,7 +334,9 @@ def test_age_on(birth_date: date, day: date, expected: int) -> None:
         pytest.param(date(2025, 10, 31), 3, date(2026, 1, 30), id="3m-oct31-jan-has-31"),
     ],
 )
-def test_assessment_valid_until_when_the_anniversary_exists(assessed_on: date, months: int, expected: date) -> None:
+def test_assessment_valid_until_when_the_anniversary_exists(
+    assessed_on: date, months: int, expected: date
+) -> None:
     assert assessment_valid_until(assessed_on, months) == expected
 
 
@@ -380,18 +403,26 @@ def test_assessment_valid_until_rule_over_two_whole_years() -> None:
     [
         pytest.param(date(2026, 3, 16), date(2026, 3, 16), OK, id="assessed-today"),
         pytest.param(date(2025, 3, 17), date(2026, 3, 16), OK, id="last-valid-day-is-today"),
-        pytest.param(date(2025, 3, 16), date(2026, 3, 16), ("ASSESSMENT_EXPIRED",), id="anniversary-is-today"),
+        pytest.param(
+            date(2025, 3, 16), date(2026, 3, 16), ("ASSESSMENT_EXPIRED",), id="anniversary-is-today"
+        ),
         pytest.param(date(2025, 3, 16), date(2026, 3, 15), OK, id="day-before-anniversary"),
         pytest.param(date(2024, 3, 16), date(2026, 3, 16), ("ASSESSMENT_EXPIRED",), id="two-years-old"),
         pytest.param(date(2025, 1, 1), date(2025, 12, 31), OK, id="jan1-through-dec31"),
-        pytest.param(date(2025, 1, 1), date(2026, 1, 1), ("ASSESSMENT_EXPIRED",), id="jan1-expired-next-jan1"),
+        pytest.param(
+            date(2025, 1, 1), date(2026, 1, 1), ("ASSESSMENT_EXPIRED",), id="jan1-expired-next-jan1"
+        ),
         pytest.param(date(2026, 3, 17), date(2026, 3, 16), ("ASSESSMENT_IN_FUTURE",), id="assessed-tomorrow"),
-        pytest.param(date(2027, 3, 16), date(2026, 3, 16), ("ASSESSMENT_IN_FUTURE",), id="assessed-next-year"),
+        pytest.param(
+            date(2027, 3, 16), date(2026, 3, 16), ("ASSESSMENT_IN_FUTURE",), id="assessed-next-year"
+        ),
         # Assessed before the 2026 program start and still valid: no new assessment needed (二(二)).
         pytest.param(date(2025, 6, 1), date(2026, 1, 1), OK, id="pre-2026-assessment-still-valid"),
     ],
 )
-def test_assessment_validity_in_eligibility(assessed_on: date, today: date, expected: tuple[str, ...]) -> None:
+def test_assessment_validity_in_eligibility(
+    assessed_on: date, today: date, expected: tuple[str, ...]
+) -> None:
     facts = replace(BASE, assessed_on=assessed_on)
     check(run(facts, today), expected)
 

@@ -56,6 +56,7 @@ def test_helper_agrees_with_frozen_literals(body17: str, literal: str) -> None:
 
 # --- normalise_id_number -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -139,6 +140,7 @@ def test_normalise_id_number_non_ascii_digits(text: str) -> None:
 
 # --- birth_date_of -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("number", "expected"),
     [
@@ -154,6 +156,7 @@ def test_birth_date_of(number: str, expected: date) -> None:
 
 
 # --- mask_id_number ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("number", "expected"),
@@ -176,6 +179,7 @@ def test_mask_id_number(number: str, expected: str) -> None:
 
 
 # --- mask_name ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("name", "expected"),
@@ -200,24 +204,18 @@ UUID_DIGITS = "12345678-1234-1234-1234-123456789012"
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param(
-            f"elder {ID_X} registered", "elder 110105********002X registered", id="in-sentence-X"
-        ),
+        pytest.param(f"elder {ID_X} registered", "elder 110105********002X registered", id="in-sentence-X"),
         pytest.param(
             "elder 11010519491231002x registered",
             "elder 110105********002x registered",
             id="lowercase-x-masked-kept-lowercase",
         ),
         pytest.param(ID_SHANGHAI, "310104********1239", id="whole-text"),
-        pytest.param(
-            f"身份证号{ID_LEAP}已登记", "身份证号110105********0013已登记", id="between-chinese"
-        ),
+        pytest.param(f"身份证号{ID_LEAP}已登记", "身份证号110105********0013已登记", id="between-chinese"),
         pytest.param(f'{{"id_number": "{ID_X}"}}', '{"id_number": "110105********002X"}', id="json"),
         pytest.param(f"id={ID_X}&x=1", "id=110105********002X&x=1", id="query-string"),
         pytest.param(f"elder_{ID_X}", "elder_110105********002X", id="after-underscore"),
-        pytest.param(
-            f"{ID_X},{ID_SHANGHAI}", "110105********002X,310104********1239", id="two-ids"
-        ),
+        pytest.param(f"{ID_X},{ID_SHANGHAI}", "110105********002X,310104********1239", id="two-ids"),
         # Looks like an ID (18 digits) even if the check character is wrong: masked anyway.
         pytest.param("110105194912310021", "110105********0021", id="invalid-check-still-masked"),
         pytest.param("n=12345678901234567", "n=12345678901234567", id="17-digits-left-alone"),

@@ -14,6 +14,7 @@ M = Month
 
 # --- parse / str -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -86,6 +87,7 @@ def test_str(month: Month, text: str) -> None:
 
 
 # --- next / previous / plus / months_until -----------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("month", "expected"),
@@ -161,6 +163,7 @@ def test_months_until(start: Month, end: Month, expected: int) -> None:
 
 # --- first_day / last_day ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("month", "first", "last"),
     [
@@ -195,6 +198,7 @@ def test_of(day: date, expected: Month) -> None:
 
 
 # --- starts_at / ends_at / contains / containing -----------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("month", "start_utc", "end_utc"),
@@ -240,10 +244,17 @@ def bj(*args: int) -> datetime:
         pytest.param(M(2026, 2), datetime(2026, 1, 31, 16, 0, 0, tzinfo=UTC), True, id="utc-16h-is-feb-1-bj"),
         pytest.param(M(2026, 1), datetime(2026, 1, 31, 16, 0, 0, tzinfo=UTC), False, id="utc-16h-not-jan"),
         pytest.param(
-            M(2026, 1), datetime(2026, 1, 31, 15, 59, 59, 999999, tzinfo=UTC), True, id="utc-15:59:59.999999-jan"
+            M(2026, 1),
+            datetime(2026, 1, 31, 15, 59, 59, 999999, tzinfo=UTC),
+            True,
+            id="utc-15:59:59.999999-jan",
         ),
-        pytest.param(M(2026, 1), datetime(2025, 12, 31, 16, 0, 0, tzinfo=UTC), True, id="utc-dec31-16h-is-jan1"),
-        pytest.param(M(2025, 12), datetime(2025, 12, 31, 16, 0, 0, tzinfo=UTC), False, id="utc-dec31-16h-not-dec"),
+        pytest.param(
+            M(2026, 1), datetime(2025, 12, 31, 16, 0, 0, tzinfo=UTC), True, id="utc-dec31-16h-is-jan1"
+        ),
+        pytest.param(
+            M(2025, 12), datetime(2025, 12, 31, 16, 0, 0, tzinfo=UTC), False, id="utc-dec31-16h-not-dec"
+        ),
         pytest.param(
             M(2026, 3),
             datetime(2026, 2, 28, 23, 0, tzinfo=timezone(timedelta(hours=-5))),
@@ -264,7 +275,9 @@ def test_contains(month: Month, moment: datetime, expected: bool) -> None:
         pytest.param(datetime(2025, 12, 31, 16, 0, tzinfo=UTC), M(2026, 1), id="utc-new-year"),
         pytest.param(bj(2026, 1, 31, 23, 59, 59, 999999), M(2026, 1), id="bj-last-microsecond"),
         pytest.param(bj(2026, 2, 1), M(2026, 2), id="bj-midnight"),
-        pytest.param(datetime(2026, 2, 28, 23, 0, tzinfo=timezone(timedelta(hours=-5))), M(2026, 3), id="utc-5"),
+        pytest.param(
+            datetime(2026, 2, 28, 23, 0, tzinfo=timezone(timedelta(hours=-5))), M(2026, 3), id="utc-5"
+        ),
     ],
 )
 def test_containing(moment: datetime, expected: Month) -> None:
@@ -279,6 +292,7 @@ def test_contains_refuses_naive_datetimes() -> None:
 
 
 # --- ordering ----------------------------------------------------------------------------------
+
 
 def test_ordering() -> None:
     months = [M(2026, 2), M(2025, 12), M(2026, 12), M(2026, 1), M(2027, 1), M(2026, 10)]

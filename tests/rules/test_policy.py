@@ -34,6 +34,7 @@ LAUNCH = terms()
 
 # --- validation --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "changes",
     [
@@ -50,7 +51,8 @@ LAUNCH = terms()
         ),
         pytest.param(dict(central_share=D("1"), city_share=D("0"), district_share=D("0")), id="shares-1/0/0"),
         pytest.param(
-            dict(central_share=D("0.8"), city_share=D("0.1"), district_share=D("0.1")), id="shares-0.8/0.1/0.1"
+            dict(central_share=D("0.8"), city_share=D("0.1"), district_share=D("0.1")),
+            id="shares-0.8/0.1/0.1",
         ),
     ],
 )
@@ -76,7 +78,8 @@ def test_valid_terms(changes: dict) -> None:
         pytest.param(dict(district_share=D("0.076")), id="shares-sum-1.001"),
         pytest.param(dict(district_share=D("0.0749999999")), id="shares-sum-just-below-1"),
         pytest.param(
-            dict(central_share=D("0.85"), city_share=D("0.15"), district_share=D("0.15")), id="shares-sum-1.15"
+            dict(central_share=D("0.85"), city_share=D("0.15"), district_share=D("0.15")),
+            id="shares-sum-1.15",
         ),
         pytest.param(
             dict(central_share=D("0.3333"), city_share=D("0.3333"), district_share=D("0.3333")),
@@ -90,6 +93,7 @@ def test_invalid_terms_raise(changes: dict) -> None:
 
 
 # --- rate_for ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("category", "expected"),
@@ -152,7 +156,12 @@ def test_terms_in_force_accepts_a_generator() -> None:
 def test_mid_year_adjustment_applies_from_its_month_on() -> None:
     picked = {str(m): terms_in_force(ROWS, m) for m in (M(2026, k) for k in range(1, 13))}
     assert [str(m) for m, row in picked.items() if row is JULY] == [
-        "2026-07", "2026-08", "2026-09", "2026-10", "2026-11", "2026-12"
+        "2026-07",
+        "2026-08",
+        "2026-09",
+        "2026-10",
+        "2026-11",
+        "2026-12",
     ]
     assert all(picked[f"2026-{k:02d}"] is LAUNCH for k in range(1, 7))
     assert picked["2026-06"].rate_for(Category.HOME_COMMUNITY) == D("0.5")
