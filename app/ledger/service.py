@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -29,19 +29,15 @@ def post_entry(
 ) -> int:
     """Append one balanced entry. The caller updates the cached balances in the same transaction."""
     check_balanced(lines)
-    entry_id = session.execute(
-        insert(JournalEntry)
-        .values(
-            district_code=district_code,
-            kind=kind,
-            month=month,
-            redemption_id=redemption_id,
-            job_run_id=job_run_id,
-            created_at=clock.now(),
-            created_by=created_by,
-        )
-        .returning(JournalEntry.id)
-    ).scalar_one()
+    entry_id = _insert_entry(
+        session,
+        kind=kind,
+        district_code=district_code,
+        month=month,
+        created_by=created_by,
+        redemption_id=redemption_id,
+        job_run_id=job_run_id,
+    )
     session.execute(
         insert(JournalLine),
         [
@@ -59,7 +55,13 @@ def post_entry(
     return entry_id
 
 
-def open_entry(
+def _insert_entry(session: Session, **values) -> int:
+    return session.execute(
+        insert(JournalEntry).values(created_at=clock.now(), **values).returning(JournalEntry.id)
+    ).scalar_one()
+
+
+def post_voucher_batch(
     session: Session,
     *,
     kind: str,
@@ -67,35 +69,39 @@ def open_entry(
     month: date,
     created_by: str,
     job_run_id: int,
+    voucher_amount: ColumnElement[int],
+    vouchers_where: ColumnElement[bool],
+    balancing_account: str,
 ) -> int:
-    """An entry for a set-based job; its lines are inserted by SQL and balanced by
-    :func:`balance_entry`, all in the caller's transaction."""
-    return session.execute(
-        insert(JournalEntry)
-        .values(
-            district_code=district_code,
-            kind=kind,
-            month=month,
-            job_run_id=job_run_id,
-            created_at=clock.now(),
-            created_by=created_by,
+    """One entry for a set-based job: a line of ``voucher_amount`` for every voucher of the
+    district matching ``vouchers_where`` (inserted by one INSERT … SELECT, no rows through
+    Python), then one line on ``balancing_account`` that brings the entry to zero.
+
+    Returns the total of the voucher lines.
+    """
+    entry_id = _insert_entry(
+        session,
+        kind=kind,
+        district_code=district_code,
+        month=month,
+        created_by=created_by,
+        job_run_id=job_run_id,
+    )
+    session.execute(
+        insert(JournalLine).from_select(
+            ["entry_id", "district_code", "account", "voucher_id", "amount_fen"],
+            select(
+                literal(entry_id), Voucher.district_code, literal("voucher"), Voucher.id, voucher_amount
+            ).where(vouchers_where, Voucher.district_code == district_code),
         )
-        .returning(JournalEntry.id)
-    ).scalar_one()
-
-
-def balance_entry(session: Session, entry_id: int, *, district_code: str, account: str) -> int:
-    """Close a set-based entry with one line on ``account`` that brings its sum to zero."""
+    )
     total = session.scalar(
         select(func.coalesce(func.sum(JournalLine.amount_fen), 0)).where(JournalLine.entry_id == entry_id)
     )
     if total:
         session.execute(
             insert(JournalLine).values(
-                entry_id=entry_id,
-                district_code=district_code,
-                account=account,
-                amount_fen=-total,
+                entry_id=entry_id, district_code=district_code, account=balancing_account, amount_fen=-total
             )
         )
     return int(total)

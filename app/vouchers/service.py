@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,6 @@ from app import clock
 from app.db import dialect_insert, sql_random_uuid
 from app.elders.models import Elder
 from app.ledger import service as ledger
-from app.ledger.models import JournalLine
 from app.reference.service import policy_for_month, program_period
 from app.rules.ledger import issue_lines, release_lines
 from app.rules.months import Month
@@ -226,30 +225,17 @@ def _journal_new_vouchers(session: Session, month: Month, *, job_run_id: int, ac
     ).all()
     issued = 0
     for district_code, count in districts:
-        entry_id = ledger.open_entry(
+        ledger.post_voucher_batch(
             session,
             kind="issue",
             district_code=district_code,
             month=month.first_day,
             created_by=actor,
             job_run_id=job_run_id,
+            voucher_amount=Voucher.face_value_fen,
+            vouchers_where=Voucher.issue_job_run_id == job_run_id,
+            balancing_account="program_issued",
         )
-        session.execute(
-            insert(JournalLine).from_select(
-                ["entry_id", "district_code", "account", "voucher_id", "amount_fen"],
-                select(
-                    literal(entry_id),
-                    Voucher.district_code,
-                    literal("voucher"),
-                    Voucher.id,
-                    Voucher.face_value_fen,
-                ).where(
-                    Voucher.issue_job_run_id == job_run_id,
-                    Voucher.district_code == district_code,
-                ),
-            )
-        )
-        ledger.balance_entry(session, entry_id, district_code=district_code, account="program_issued")
         issued += int(count)
     return issued
 
@@ -278,32 +264,16 @@ def expire_month(session: Session, month: Month, *, job_run_id: int, actor: str)
     )
     released = 0
     for district_code in districts:
-        entry_id = ledger.open_entry(
+        released -= ledger.post_voucher_batch(
             session,
             kind="expire",
             district_code=district_code,
             month=month_day,
             created_by=actor,
             job_run_id=job_run_id,
-        )
-        session.execute(
-            insert(JournalLine).from_select(
-                ["entry_id", "district_code", "account", "voucher_id", "amount_fen"],
-                select(
-                    literal(entry_id),
-                    Voucher.district_code,
-                    literal("voucher"),
-                    Voucher.id,
-                    -Voucher.balance_fen,
-                ).where(
-                    still_active,
-                    Voucher.district_code == district_code,
-                    Voucher.balance_fen > 0,
-                ),
-            )
-        )
-        released -= ledger.balance_entry(
-            session, entry_id, district_code=district_code, account="program_released"
+            voucher_amount=-Voucher.balance_fen,
+            vouchers_where=and_(still_active, Voucher.balance_fen > 0),
+            balancing_account="program_released",
         )
     expired = session.execute(
         update(Voucher).where(still_active).values(status="expired", balance_fen=0, closed_at=clock.now())
