@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.auth.router import router as staff_router
+from app.calendar.router import router as calendar_router
 from app.config import get_settings
 from app.elders.router import router as elders_router
 from app.errors import install_error_handlers
@@ -18,6 +19,7 @@ from app.providers.router import router as providers_router
 from app.redemptions.router import router as redemptions_router
 from app.reference.router import router as reference_router
 from app.sandbox.router import router as sandbox_router
+from app.settlements.router import router as settlements_router
 
 API_PREFIX = "/api/v1"
 
@@ -58,6 +60,8 @@ def create_app() -> FastAPI:
         redemptions_router,
         jobs_router,
         ledger_router,
+        settlements_router,
+        calendar_router,
         sandbox_router,
     ):
         app.include_router(router, prefix=API_PREFIX)

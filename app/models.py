@@ -1,16 +1,25 @@
 """Imports every table so that Alembic and the tests see the whole schema."""
 
 from app.auth.models import StaffMember
+from app.calendar.models import CalendarOverride
 from app.elders.models import Elder, ElderEnrolment, ElderStatusChange
+from app.evidence.models import RedemptionEvidence
 from app.jobs.models import JobRun, SchedulerLease
 from app.ledger.models import JournalEntry, JournalLine
 from app.providers.models import Provider, ProviderStatusChange
 from app.redemptions.models import IdempotencyKey, Redemption
 from app.reference.models import CatalogueItem, District, PolicyRule, ProgramPeriod
 from app.sandbox.models import SandboxClock
+from app.settlements.models import SettlementBatch, SettlementEvent, SettlementItem, SettlementLine
 from app.vouchers.models import Voucher
 
 __all__ = [
+    "CalendarOverride",
+    "RedemptionEvidence",
+    "SettlementBatch",
+    "SettlementEvent",
+    "SettlementItem",
+    "SettlementLine",
     "ElderEnrolment",
     "IdempotencyKey",
     "JobRun",

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigIntegerPK, UtcDateTime, sql_in
 
-ENTRY_KINDS = ("issue", "redeem", "reverse", "expire", "revoke")
+ENTRY_KINDS = ("issue", "redeem", "reverse", "expire", "revoke", "reject", "pay")
 ACCOUNTS = (
     "voucher",  # an elder's voucher balance (one account per voucher)
     "provider_payable",  # what the program owes a provider for its redemptions
     "program_issued",  # the program's commitment: debited when vouchers are issued
     "program_released",  # face value that came back unused (expired or revoked)
+    "program_rejected",  # deductions the district refused to pay at review
+    "program_paid",  # what the district paid out to providers
 )
 
 

@@ -4,13 +4,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import ColumnElement, func, insert, literal, select
+from sqlalchemy import ColumnElement, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.ledger.models import JournalEntry, JournalLine
 from app.redemptions.models import Redemption
 from app.rules.ledger import Line, check_balanced
+from app.settlements.models import SettlementItem, SettlementLine
 from app.vouchers.models import Voucher
 
 MAX_REPORTED_MISMATCHES = 100
@@ -182,33 +183,31 @@ def verify(session: Session) -> LedgerReport:
         for r in closed_with_balance
     ]
 
-    # What the journal owes each provider must equal its posted, unreversed redemptions.
-    payable = (
-        select(
-            JournalLine.provider_id.label("provider_id"),
-            func.sum(JournalLine.amount_fen).label("journal"),
-        )
-        .where(JournalLine.account == "provider_payable")
-        .group_by(JournalLine.provider_id)
-        .subquery()
+    # What the journal owes each provider must equal its posted, unreversed redemptions, less
+    # what settlement rejected and what it paid.
+    payable = select(
+        JournalLine.provider_id.label("provider_id"),
+        JournalLine.amount_fen.label("journal"),
+        literal(0).label("owed"),
+    ).where(JournalLine.account == "provider_payable")
+    posted = select(Redemption.provider_id, literal(0), Redemption.deduction_fen).where(
+        Redemption.status == "posted"
     )
-    posted = (
-        select(
-            Redemption.provider_id.label("provider_id"),
-            func.sum(Redemption.deduction_fen).label("posted"),
-        )
-        .where(Redemption.status == "posted")
-        .group_by(Redemption.provider_id)
-        .subquery()
+    rejected = select(SettlementItem.provider_id, literal(0), -SettlementItem.deduction_fen).where(
+        SettlementItem.rejected.is_(True)
     )
+    paid = select(SettlementLine.provider_id, literal(0), -SettlementLine.payable_fen).where(
+        SettlementLine.paid.is_(True)
+    )
+    movements = union_all(payable, posted, rejected, paid).subquery()
     provider_rows = session.execute(
         select(
-            func.coalesce(payable.c.provider_id, posted.c.provider_id).label("provider_id"),
-            func.coalesce(payable.c.journal, 0).label("journal"),
-            func.coalesce(posted.c.posted, 0).label("posted"),
+            movements.c.provider_id,
+            func.sum(movements.c.journal).label("journal"),
+            func.sum(movements.c.owed).label("owed"),
         )
-        .select_from(payable.join(posted, payable.c.provider_id == posted.c.provider_id, full=True))
-        .where(func.coalesce(payable.c.journal, 0) != func.coalesce(posted.c.posted, 0))
+        .group_by(movements.c.provider_id)
+        .having(func.sum(movements.c.journal) != func.sum(movements.c.owed))
         .limit(MAX_REPORTED_MISMATCHES)
     )
     mismatches += [
@@ -216,7 +215,7 @@ def verify(session: Session) -> LedgerReport:
             "kind": "provider_payable",
             "provider_id": str(r.provider_id),
             "journal_fen": int(r.journal),
-            "redemptions_fen": int(r.posted),
+            "owed_fen": int(r.owed),
         }
         for r in provider_rows
     ]

@@ -28,6 +28,7 @@ from app.errors import (
     ElderNotFound,
     IdempotencyKeyReused,
     IdNotChecked,
+    InSettlement,
     InvalidAmount,
     ItemNotAllowed,
     MonthClosed,
@@ -58,6 +59,7 @@ from app.rules.redemption import (
     price_warnings,
 )
 from app.schemas import rate_text
+from app.settlements import service as settlements
 from app.vouchers import service as vouchers
 from app.vouchers.models import Voucher
 
@@ -303,6 +305,8 @@ def reverse(session: Session, caller: Principal, redemption: Redemption) -> dict
     ).one()
     if redemption.status == "reversed":
         raise AlreadyReversed()
+    if settlements.in_settlement(session, redemption.id):
+        raise InSettlement()
     if now >= voucher.valid_until:
         raise MonthClosed("消费券所属月份已结束,不能撤销")
     if voucher.status != "active":

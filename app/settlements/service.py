@@ -1,0 +1,425 @@
+"""District settlement: build a batch from a month's redemptions (set-based SQL), review it in
+three stages on the working-day calendar, pay each provider through the journal."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import and_, exists, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.auth.principal import Principal
+from app.calendar.service import working_calendar
+from app.errors import (
+    AlreadyPaid,
+    AmountMismatch,
+    Forbidden,
+    InvalidRejection,
+    InvalidState,
+    MonthNotEnded,
+    NotFound,
+    SettlementExists,
+)
+from app.evidence.models import required_evidence_missing
+from app.ids import parse_id
+from app.ledger import service as ledger
+from app.providers.service import ensure_district_in_scope
+from app.redemptions.models import Redemption
+from app.reference.service import ensure_district, policy_for_month
+from app.rules.ledger import Line
+from app.rules.months import Month
+from app.rules.settlement import Deadlines, deadlines, is_overdue, split_funding, transition
+from app.settlements.models import SettlementBatch, SettlementEvent, SettlementItem, SettlementLine
+
+
+def batch_deadlines(session: Session, batch: SettlementBatch) -> Deadlines:
+    return deadlines(
+        Month.of(batch.month),
+        working_calendar(session),
+        civil_submitted_on=batch.civil_submitted_on,
+        finance_approved_on=batch.finance_approved_on,
+    )
+
+
+def _record(
+    session: Session,
+    batch: SettlementBatch,
+    *,
+    action: str,
+    from_status: str | None,
+    actor: str,
+    details: dict | None = None,
+) -> None:
+    now = clock.now()
+    session.add(
+        SettlementEvent(
+            batch_id=batch.id,
+            action=action,
+            from_status=from_status,
+            to_status=batch.status,
+            actor=actor,
+            at=now,
+            on_day=now.astimezone(clock.BEIJING).date(),
+            details=details or {},
+        )
+    )
+
+
+def _apply(
+    session: Session, caller: Principal, batch: SettlementBatch, action: str, *, details: dict | None = None
+) -> None:
+    """Take one transition of the table in app.rules.settlement, with its audit row."""
+    step = transition(batch.status, action)
+    if step is None:
+        raise InvalidState(f"批次状态为 {batch.status},不能执行 {action}")
+    if caller.role.value != step.role and caller.role.value != "city_admin":
+        raise Forbidden(f"{step.action_title} 须由 {step.role} 执行")
+    previous = batch.status
+    batch.status = step.next_status
+    _record(session, batch, action=action, from_status=previous, actor=caller.actor, details=details)
+
+
+def get_visible_batch(
+    session: Session, caller: Principal, batch_id: str, *, for_update: bool = False
+) -> SettlementBatch:
+    parsed = parse_id(batch_id)
+    batch = None
+    if parsed is not None:
+        query = select(SettlementBatch).where(SettlementBatch.id == parsed)
+        batch = session.scalars(query.with_for_update() if for_update else query).one_or_none()
+    if batch is None or caller.provider_id is not None or not caller.sees_district(batch.district_code):
+        raise NotFound("未找到该结算批次")
+    return batch
+
+
+def build_batch(session: Session, caller: Principal, *, district_code: str, month: Month) -> SettlementBatch:
+    """Hold every posted redemption of ``month`` whose voucher belongs to an elder of the
+    district, one line per provider. Three INSERT … SELECT statements, whatever the volume."""
+    ensure_district(session, district_code)
+    ensure_district_in_scope(caller, district_code)
+    now = clock.now()
+    if now < month.ends_at():
+        raise MonthNotEnded(f"{month} 尚未结束,不能结算")
+    calendar = working_calendar(session)
+    due = deadlines(month, calendar, civil_submitted_on=None, finance_approved_on=None)
+    batch = SettlementBatch(
+        id=uuid.uuid4(),
+        district_code=district_code,
+        month=month.first_day,
+        status="civil_review",
+        civil_review_due=due.civil_review,
+        redemptions=0,
+        elders=0,
+        providers=0,
+        amount_fen=0,
+        deduction_fen=0,
+        rejected_fen=0,
+        payable_fen=0,
+        central_fen=0,
+        city_fen=0,
+        district_fen=0,
+        created_at=now,
+        created_by=caller.actor,
+    )
+    try:
+        # The unique (district_code, month) closes the race of two officers building at once.
+        with session.begin_nested():
+            session.add(batch)
+            session.flush()
+    except IntegrityError:
+        raise SettlementExists(f"{district_code} {month} 的结算批次已存在") from None
+
+    held = and_(
+        Redemption.district_code == district_code,
+        Redemption.month == month.first_day,
+        Redemption.status == "posted",
+        ~exists().where(SettlementItem.redemption_id == Redemption.id),
+    )
+    session.execute(
+        insert(SettlementItem).from_select(
+            ["redemption_id", "batch_id", "provider_id", "deduction_fen", "rejected", "missing_evidence"],
+            select(
+                Redemption.id,
+                literal(batch.id),
+                Redemption.provider_id,
+                Redemption.deduction_fen,
+                literal(False),
+                required_evidence_missing(),
+            ).where(held),
+        )
+    )
+    session.execute(
+        insert(SettlementLine).from_select(
+            [
+                "batch_id",
+                "provider_id",
+                "redemptions",
+                "deduction_fen",
+                "rejected_fen",
+                "payable_fen",
+                "paid",
+            ],
+            select(
+                SettlementItem.batch_id,
+                SettlementItem.provider_id,
+                func.count(),
+                func.sum(SettlementItem.deduction_fen),
+                literal(0),
+                func.sum(SettlementItem.deduction_fen),
+                literal(False),
+            )
+            .where(SettlementItem.batch_id == batch.id)
+            .group_by(SettlementItem.batch_id, SettlementItem.provider_id),
+        )
+    )
+    totals = session.execute(
+        select(
+            func.count(),
+            func.count(func.distinct(Redemption.elder_id)),
+            func.count(func.distinct(Redemption.provider_id)),
+            func.coalesce(func.sum(Redemption.amount_fen), 0),
+            func.coalesce(func.sum(Redemption.deduction_fen), 0),
+        )
+        .select_from(SettlementItem)
+        .join(Redemption, Redemption.id == SettlementItem.redemption_id)
+        .where(SettlementItem.batch_id == batch.id)
+    ).one()
+    batch.redemptions, batch.elders, batch.providers = int(totals[0]), int(totals[1]), int(totals[2])
+    batch.amount_fen, batch.deduction_fen = int(totals[3]), int(totals[4])
+    _refresh_money(session, batch)
+    _record(
+        session,
+        batch,
+        action="build",
+        from_status=None,
+        actor=caller.actor,
+        details={"redemptions": batch.redemptions, "deduction_fen": batch.deduction_fen},
+    )
+    session.flush()
+    return batch
+
+
+def _refresh_money(session: Session, batch: SettlementBatch) -> None:
+    """Payable and its funding split from the batch's deduction and rejections."""
+    batch.payable_fen = batch.deduction_fen - batch.rejected_fen
+    terms = policy_for_month(session, Month.of(batch.month))
+    funding = split_funding(
+        batch.payable_fen,
+        central_share=terms.central_share,
+        city_share=terms.city_share,
+        district_share=terms.district_share,
+    )
+    batch.central_fen, batch.city_fen, batch.district_fen = (
+        funding.central_fen,
+        funding.city_fen,
+        funding.district_fen,
+    )
+
+
+def submit_civil_review(
+    session: Session, caller: Principal, batch: SettlementBatch, rejections: Iterable[tuple[str, str]]
+) -> SettlementBatch:
+    """Record the civil reviewer's rejections (not paid, kept against the provider with the
+    reason, journaled back to the program) and pass the batch to finance."""
+    if transition(batch.status, "submit_civil_review") is None:
+        raise InvalidState(f"批次状态为 {batch.status},不能提交民政审核")
+    wanted: dict[uuid.UUID, str] = {}
+    for redemption_id, reason in rejections:
+        parsed = parse_id(redemption_id)
+        if parsed is None or parsed in wanted:
+            raise InvalidRejection(f"核减记录 {redemption_id} 无效或重复")
+        wanted[parsed] = reason
+    rejected_now: dict[uuid.UUID, int] = {}
+    if wanted:
+        rows = session.execute(
+            select(
+                SettlementItem.redemption_id,
+                SettlementItem.provider_id,
+                SettlementItem.deduction_fen,
+                SettlementItem.rejected,
+            ).where(SettlementItem.batch_id == batch.id, SettlementItem.redemption_id.in_(list(wanted)))
+        ).all()
+        found = {row.redemption_id: row for row in rows}
+        unknown = [str(r) for r in wanted if r not in found]
+        if unknown:
+            raise InvalidRejection(f"以下核销记录不在本批次中: {', '.join(unknown[:5])}")
+        for redemption_id, reason in wanted.items():
+            row = found[redemption_id]
+            if row.rejected:
+                continue  # rejected at an earlier submission; stays rejected
+            session.execute(
+                update(SettlementItem)
+                .where(SettlementItem.redemption_id == redemption_id)
+                .values(rejected=True, rejection_reason=reason)
+            )
+            rejected_now[row.provider_id] = rejected_now.get(row.provider_id, 0) + row.deduction_fen
+    for provider_id, amount in rejected_now.items():
+        session.execute(
+            update(SettlementLine)
+            .where(SettlementLine.batch_id == batch.id, SettlementLine.provider_id == provider_id)
+            .values(
+                rejected_fen=SettlementLine.rejected_fen + amount,
+                payable_fen=SettlementLine.payable_fen - amount,
+            )
+        )
+    if rejected_now:
+        total = sum(rejected_now.values())
+        ledger.post_entry(
+            session,
+            kind="reject",
+            district_code=batch.district_code,
+            month=batch.month,
+            lines=[
+                Line("provider_payable", -amount, provider_id=pid)
+                for pid, amount in sorted(rejected_now.items())
+            ]
+            + [Line("program_rejected", total)],
+            created_by=caller.actor,
+        )
+        batch.rejected_fen += total
+        _refresh_money(session, batch)
+    batch.civil_submitted_on = clock.today()
+    batch.finance_review_due = batch_deadlines(session, batch).finance_review
+    _apply(
+        session,
+        caller,
+        batch,
+        "submit_civil_review",
+        details={"rejections": [{"redemption_id": str(k), "reason": v} for k, v in wanted.items()]},
+    )
+    session.flush()
+    return batch
+
+
+def finance_review(
+    session: Session, caller: Principal, batch: SettlementBatch, *, approve: bool, note: str | None
+) -> SettlementBatch:
+    if approve:
+        batch.finance_approved_on = clock.today()
+        batch.payment_due = batch_deadlines(session, batch).payment
+        _apply(session, caller, batch, "approve", details={"note": note})
+    else:
+        _apply(session, caller, batch, "return", details={"note": note})
+        batch.civil_submitted_on = None
+        batch.finance_review_due = None
+    session.flush()
+    return batch
+
+
+def record_payment(
+    session: Session,
+    caller: Principal,
+    batch: SettlementBatch,
+    *,
+    provider_id: str,
+    amount_fen: int,
+    reference: str,
+) -> SettlementBatch:
+    """Pay one provider line: the amount must equal its payable; the journal moves it out of
+    the provider's payable. The batch is settled when every line is paid."""
+    if transition(batch.status, "pay") is None:
+        raise InvalidState(f"批次状态为 {batch.status},不能登记支付")
+    parsed = parse_id(provider_id)
+    line = None
+    if parsed is not None:
+        line = session.scalars(
+            select(SettlementLine)
+            .where(SettlementLine.batch_id == batch.id, SettlementLine.provider_id == parsed)
+            .with_for_update()
+        ).one_or_none()
+    if line is None:
+        raise NotFound("本批次中没有该服务机构")
+    if line.paid:
+        raise AlreadyPaid()
+    if amount_fen != line.payable_fen:
+        raise AmountMismatch(f"应付 {line.payable_fen} 分,登记 {amount_fen} 分")
+    today = clock.today()
+    line.paid, line.paid_on, line.payment_reference = True, today, reference
+    if amount_fen:
+        ledger.post_entry(
+            session,
+            kind="pay",
+            district_code=batch.district_code,
+            month=batch.month,
+            lines=[
+                Line("provider_payable", -amount_fen, provider_id=line.provider_id),
+                Line("program_paid", amount_fen),
+            ],
+            created_by=caller.actor,
+        )
+    _apply(
+        session,
+        caller,
+        batch,
+        "pay",
+        details={"provider_id": str(line.provider_id), "amount_fen": amount_fen, "reference": reference},
+    )
+    session.flush()
+    unpaid = session.scalar(
+        select(func.count())
+        .select_from(SettlementLine)
+        .where(SettlementLine.batch_id == batch.id, SettlementLine.paid.is_(False))
+    )
+    if not unpaid:
+        batch.settled_on = today
+        _apply(session, caller, batch, "settle")
+    session.flush()
+    return batch
+
+
+def lines_of(session: Session, batch: SettlementBatch) -> list[SettlementLine]:
+    return list(
+        session.scalars(
+            select(SettlementLine)
+            .where(SettlementLine.batch_id == batch.id)
+            .order_by(SettlementLine.provider_id)
+        )
+    )
+
+
+def events_of(session: Session, batch: SettlementBatch) -> list[SettlementEvent]:
+    return list(
+        session.scalars(
+            select(SettlementEvent).where(SettlementEvent.batch_id == batch.id).order_by(SettlementEvent.id)
+        )
+    )
+
+
+def list_batches(
+    session: Session, caller: Principal, *, district_code: str | None, month: Month | None
+) -> list[SettlementBatch]:
+    if district_code is not None:
+        ensure_district_in_scope(caller, district_code)
+    district_code = district_code or caller.visible_districts()
+    query = select(SettlementBatch).order_by(SettlementBatch.month.desc(), SettlementBatch.district_code)
+    if district_code is not None:
+        query = query.where(SettlementBatch.district_code == district_code)
+    if month is not None:
+        query = query.where(SettlementBatch.month == month.first_day)
+    return list(session.scalars(query))
+
+
+def in_settlement(session: Session, redemption_id: uuid.UUID) -> bool:
+    return session.get(SettlementItem, redemption_id) is not None
+
+
+def flag_overdue(session: Session, today: date) -> int:
+    """The daily job: stamp every batch whose current stage is past its deadline."""
+    calendar = working_calendar(session)
+    flagged = 0
+    for batch in session.scalars(select(SettlementBatch).where(SettlementBatch.status != "settled")):
+        due = deadlines(
+            Month.of(batch.month),
+            calendar,
+            civil_submitted_on=batch.civil_submitted_on,
+            finance_approved_on=batch.finance_approved_on,
+        )
+        if is_overdue(batch.status, due, today) and batch.overdue_flagged_at is None:
+            batch.overdue_flagged_at = clock.now()
+            flagged += 1
+    session.flush()
+    return flagged
