@@ -121,7 +121,9 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
-        options.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip on every request. A connection found dead is
+        # invalidated by SQLAlchemy and the request is retried (app.routing).
+        options.update(pool_size=10, max_overflow=20, pool_pre_ping=False)
     options.update(kwargs)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":

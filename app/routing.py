@@ -22,6 +22,8 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
 def is_retryable(error: DBAPIError) -> bool:
+    if error.connection_invalidated:  # a pooled connection the server had closed
+        return True
     sqlstate = getattr(error.orig, "sqlstate", None)
     if sqlstate in RETRYABLE_SQLSTATES:
         return True

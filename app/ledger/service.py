@@ -39,19 +39,21 @@ def post_entry(
         redemption_id=redemption_id,
         job_run_id=job_run_id,
     )
+    # One multi-row INSERT for all lines (not executemany): one round trip.
     session.execute(
-        insert(JournalLine),
-        [
-            {
-                "entry_id": entry_id,
-                "district_code": district_code,
-                "account": line.account,
-                "voucher_id": line.voucher_id,
-                "provider_id": line.provider_id,
-                "amount_fen": line.amount_fen,
-            }
-            for line in lines
-        ],
+        insert(JournalLine).values(
+            [
+                {
+                    "entry_id": entry_id,
+                    "district_code": district_code,
+                    "account": line.account,
+                    "voucher_id": line.voucher_id,
+                    "provider_id": line.provider_id,
+                    "amount_fen": line.amount_fen,
+                }
+                for line in lines
+            ]
+        )
     )
     return entry_id
 
@@ -66,46 +68,74 @@ def post_voucher_batch(
     session: Session,
     *,
     kind: str,
-    district_code: str,
     month: date,
     created_by: str,
     job_run_id: int,
     voucher_amount: ColumnElement[int],
     vouchers_where: ColumnElement[bool],
     balancing_account: str,
-) -> int:
-    """One entry for a set-based job: a line of ``voucher_amount`` for every voucher of the
-    district matching ``vouchers_where`` (inserted by one INSERT … SELECT, no rows through
-    Python), then one line on ``balancing_account`` that brings the entry to zero.
+) -> dict[str, int]:
+    """The journal of a set-based job: one entry per district holding vouchers that match
+    ``vouchers_where``, each with a line of ``voucher_amount`` per voucher and one line on
+    ``balancing_account`` that brings it to zero.
 
-    Returns the total of the voucher lines.
+    Whatever the volume this is one scan of the vouchers and no rows through Python: the
+    entries are inserted first (one per district), then all voucher lines by one
+    INSERT … SELECT joined to them, then the balancing lines by one INSERT … SELECT … GROUP BY.
+    Returns the total of the voucher lines per district.
     """
-    entry_id = _insert_entry(
-        session,
-        kind=kind,
-        district_code=district_code,
-        month=month,
-        created_by=created_by,
-        job_run_id=job_run_id,
+    districts = session.scalars(
+        select(Voucher.district_code).where(vouchers_where).distinct().order_by(Voucher.district_code)
+    ).all()
+    if not districts:
+        return {}
+    for district_code in districts:
+        _insert_entry(
+            session,
+            kind=kind,
+            district_code=district_code,
+            month=month,
+            created_by=created_by,
+            job_run_id=job_run_id,
+        )
+    entries = (
+        select(JournalEntry.id, JournalEntry.district_code)
+        .where(JournalEntry.job_run_id == job_run_id, JournalEntry.kind == kind)
+        .subquery()
     )
     session.execute(
         insert(JournalLine).from_select(
             ["entry_id", "district_code", "account", "voucher_id", "amount_fen"],
-            select(
-                literal(entry_id), Voucher.district_code, literal("voucher"), Voucher.id, voucher_amount
-            ).where(vouchers_where, Voucher.district_code == district_code),
+            select(entries.c.id, Voucher.district_code, literal("voucher"), Voucher.id, voucher_amount)
+            .join(entries, entries.c.district_code == Voucher.district_code)
+            .where(vouchers_where),
         )
     )
-    total = session.scalar(
-        select(func.coalesce(func.sum(JournalLine.amount_fen), 0)).where(JournalLine.entry_id == entry_id)
+    entry_ids = select(entries.c.id)
+    totals = (
+        select(
+            JournalLine.entry_id, JournalLine.district_code, func.sum(JournalLine.amount_fen).label("total")
+        )
+        .where(JournalLine.entry_id.in_(entry_ids))
+        .group_by(JournalLine.entry_id, JournalLine.district_code)
+        .subquery()
     )
-    if total:
-        session.execute(
-            insert(JournalLine).values(
-                entry_id=entry_id, district_code=district_code, account=balancing_account, amount_fen=-total
+    session.execute(
+        insert(JournalLine).from_select(
+            ["entry_id", "district_code", "account", "amount_fen"],
+            select(
+                totals.c.entry_id, totals.c.district_code, literal(balancing_account), -totals.c.total
+            ).where(totals.c.total != 0),
+        )
+    )
+    return {
+        row.district_code: int(-row.amount_fen)
+        for row in session.execute(
+            select(JournalLine.district_code, JournalLine.amount_fen).where(
+                JournalLine.entry_id.in_(entry_ids), JournalLine.account == balancing_account
             )
         )
-    return int(total)
+    }
 
 
 @dataclass

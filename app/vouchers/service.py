@@ -209,7 +209,9 @@ def issue_month(session: Session, month: Month, *, job_run_id: int, actor: str) 
     ]
     # ON CONFLICT DO NOTHING: an approval may issue the same elder's voucher concurrently.
     session.execute(
-        dialect_insert(session)(Voucher).from_select(columns, new_vouchers).on_conflict_do_nothing()
+        dialect_insert(session)(Voucher)
+        .from_select(columns, new_vouchers)
+        .on_conflict_do_nothing(index_elements=["elder_id", "month", "kind"])
     )
     issued = _journal_new_vouchers(session, month, job_run_id=job_run_id, actor=actor)
     return IssueResult(month, issued, int(already or 0))
@@ -217,27 +219,23 @@ def issue_month(session: Session, month: Month, *, job_run_id: int, actor: str) 
 
 def _journal_new_vouchers(session: Session, month: Month, *, job_run_id: int, actor: str) -> int:
     """One issue entry per district for the vouchers this run inserted."""
-    districts = session.execute(
-        select(Voucher.district_code, func.count())
-        .where(Voucher.issue_job_run_id == job_run_id)
-        .group_by(Voucher.district_code)
-        .order_by(Voucher.district_code)
-    ).all()
-    issued = 0
-    for district_code, count in districts:
-        ledger.post_voucher_batch(
-            session,
-            kind="issue",
-            district_code=district_code,
-            month=month.first_day,
-            created_by=actor,
-            job_run_id=job_run_id,
-            voucher_amount=Voucher.face_value_fen,
-            vouchers_where=Voucher.issue_job_run_id == job_run_id,
-            balancing_account="program_issued",
+    issued_fen = ledger.post_voucher_batch(
+        session,
+        kind="issue",
+        month=month.first_day,
+        created_by=actor,
+        job_run_id=job_run_id,
+        voucher_amount=Voucher.face_value_fen,
+        vouchers_where=Voucher.issue_job_run_id == job_run_id,
+        balancing_account="program_issued",
+    )
+    if not issued_fen:
+        return 0
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Voucher).where(Voucher.issue_job_run_id == job_run_id)
         )
-        issued += int(count)
-    return issued
+    )
 
 
 @dataclass(frozen=True)
@@ -252,30 +250,17 @@ def expire_month(session: Session, month: Month, *, job_run_id: int, actor: str)
     per district. Safe to run again: a second run finds no active voucher."""
     month_day = month.first_day
     still_active = and_(Voucher.month == month_day, Voucher.status == "active")
-    districts = (
-        session.execute(
-            select(Voucher.district_code)
-            .where(still_active, Voucher.balance_fen > 0)
-            .distinct()
-            .order_by(Voucher.district_code)
-        )
-        .scalars()
-        .all()
+    released = ledger.post_voucher_batch(
+        session,
+        kind="expire",
+        month=month_day,
+        created_by=actor,
+        job_run_id=job_run_id,
+        voucher_amount=-Voucher.balance_fen,
+        vouchers_where=and_(still_active, Voucher.balance_fen > 0),
+        balancing_account="program_released",
     )
-    released = 0
-    for district_code in districts:
-        released -= ledger.post_voucher_batch(
-            session,
-            kind="expire",
-            district_code=district_code,
-            month=month_day,
-            created_by=actor,
-            job_run_id=job_run_id,
-            voucher_amount=-Voucher.balance_fen,
-            vouchers_where=and_(still_active, Voucher.balance_fen > 0),
-            balancing_account="program_released",
-        )
     expired = session.execute(
         update(Voucher).where(still_active).values(status="expired", balance_fen=0, closed_at=clock.now())
     ).rowcount
-    return ExpireResult(month, int(expired or 0), released)
+    return ExpireResult(month, int(expired or 0), -sum(released.values()))
