@@ -5,6 +5,8 @@ Every process that starts a :class:`JobScheduler` competes for one lease row
 several web workers or a stray second ``voucher scheduler`` never do the work twice. The jobs
 themselves are also safe to run twice (see ``app.jobs.service``).
 
+Once a day it also flags settlement batches whose current stage is past its deadline.
+
 A tick every minute, plus one at 00:00 Asia/Shanghai, asks :func:`app.rules.schedule.due_jobs`
 what is due *now* by the service clock, so a run missed while the service was down is caught
 up at the next start, and the sandbox clock drives the same code in tests.
@@ -119,6 +121,16 @@ def run_due_jobs(holder: str) -> list[dict]:
     return done
 
 
+def run_daily_jobs(holder: str) -> list[dict]:
+    """Once a day (by the service clock), if this process holds the lease: flag overdue
+    settlement stages."""
+    with session_scope() as session:
+        if not acquire_lease(session, holder) or jobs.ran_today(session, "flag_overdue"):
+            return []
+        flagged, run = jobs.run_flag_overdue(session, trigger="schedule")
+    return [{"job": "flag_overdue", "day": str(clock.today()), "job_run_id": run.id, "flagged": flagged}]
+
+
 class JobScheduler:
     def __init__(self, *, blocking: bool = False) -> None:
         self.holder = holder_id()
@@ -141,6 +153,7 @@ class JobScheduler:
     def tick(self) -> None:
         try:
             run_due_jobs(self.holder)
+            run_daily_jobs(self.holder)
         except Exception:  # a failed tick is logged and retried at the next one
             log.exception("scheduled jobs failed; will retry at the next tick")
 

@@ -19,7 +19,7 @@ class JobRun(Base):
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True, autoincrement=True)
     job: Mapped[str] = mapped_column(String(32))
-    period: Mapped[date] = mapped_column(Date)  # the month the job worked on
+    period: Mapped[date] = mapped_column(Date)  # the month worked on (its 1st), or the day for daily jobs
     status: Mapped[str] = mapped_column(String(10))
     trigger: Mapped[str] = mapped_column(String(64))  # "schedule", "api:<actor>", "cli"
     counts: Mapped[dict] = mapped_column(JSON)

@@ -89,3 +89,31 @@ def has_succeeded(session: Session, job: str, month: Month) -> bool:
 
 def list_runs(session: Session, *, limit: int = 50) -> list[JobRun]:
     return list(session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(limit)))
+
+
+def run_flag_overdue(session: Session, *, trigger: str) -> tuple[int, JobRun]:
+    """The daily deadline check: stamp settlement batches whose current stage is overdue."""
+    from app.settlements.service import flag_overdue
+
+    today = clock.today()
+    lock_for_transaction(session, f"job:flag_overdue:{today}")
+    run = JobRun(
+        job="flag_overdue", period=today, status="running", trigger=trigger, counts={}, started_at=clock.now()
+    )
+    session.add(run)
+    session.flush()
+    flagged = flag_overdue(session, today)
+    _finish(run, {"flagged": flagged})
+    session.flush()
+    return flagged, run
+
+
+def ran_today(session: Session, job: str) -> bool:
+    return (
+        session.scalar(
+            select(JobRun.id)
+            .where(JobRun.job == job, JobRun.period == clock.today(), JobRun.status == "succeeded")
+            .limit(1)
+        )
+        is not None
+    )
