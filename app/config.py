@@ -36,6 +36,14 @@ class SchedulerSettings(BaseModel):
     enabled: bool = True
 
 
+class EvidenceSettings(BaseModel):
+    """Files providers attach to redemptions (二(四)): checked by size and by magic bytes."""
+
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    # LocalFileStorage keeps files under storage_dir/aa/bb/<sha256>.
+    storage_dir: str = "./var/evidence"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOUCHER_", env_nested_delimiter="__", extra="ignore")
 
@@ -47,6 +55,7 @@ class Settings(BaseSettings):
 
     eligibility: EligibilitySettings = EligibilitySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

@@ -300,3 +300,24 @@ class InvalidRejection(AppError):
 
 class AlreadyPaid(AppError):
     code, status, title = "ALREADY_PAID", 409, "该服务机构本批次已支付"
+
+
+# --- evidence and provider list publication ----------------------------------------------------
+class EvidenceTooLarge(AppError):
+    code, status, title = "EVIDENCE_TOO_LARGE", 422, "凭证文件超过大小上限"
+
+
+class EvidenceTypeNotAllowed(AppError):
+    code, status, title = "EVIDENCE_TYPE_NOT_ALLOWED", 422, "凭证文件类型不被允许(仅限 PDF、JPEG、PNG)"
+
+
+class EvidenceEmpty(AppError):
+    code, status, title = "EVIDENCE_EMPTY", 422, "凭证文件为空"
+
+
+class EvidenceLocked(AppError):
+    code, status, title = "EVIDENCE_LOCKED", 409, "结算批次已提交民政审核,不能再补充凭证"
+
+
+class ListAlreadyPublished(AppError):
+    code, status, title = "LIST_ALREADY_PUBLISHED", 409, "该区该月的服务机构变动名单已公布"

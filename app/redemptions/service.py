@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -149,7 +149,7 @@ def _enrolments(session: Session, elder_id: uuid.UUID) -> list[Enrolment]:
     return [Enrolment(r.kind, str(r.provider_id), r.starts_on, r.ends_on) for r in rows]
 
 
-def elder_entitled_now(elder: Elder, month: Month) -> bool:
+def elder_entitled_now(elder, month: Month) -> bool:
     """Approved, or suspended with the suspension taking effect only after ``month``."""
     if elder.status == "approved":
         return True
@@ -162,11 +162,24 @@ def elder_entitled_now(elder: Elder, month: Month) -> bool:
 
 
 def _post(session: Session, caller: Principal, body: RedemptionCreate, now: datetime) -> dict:
-    provider = session.get(Provider, caller.provider_id)
+    # Plain column selects, not ORM entities: this is the hottest path of the service.
+    provider = session.execute(
+        select(Provider.id, Provider.kind, Provider.status).where(Provider.id == caller.provider_id)
+    ).first()
     if provider is None or provider.status != "listed":
         raise ProviderNotListed("服务机构当前不在名单内,不能核销")
     elder_uuid = parse_id(body.elder_id)
-    elder = session.get(Elder, elder_uuid) if elder_uuid else None
+    elder = None
+    if elder_uuid is not None:
+        elder = session.execute(
+            select(
+                Elder.id,
+                Elder.district_code,
+                Elder.status,
+                Elder.suspension_reason,
+                Elder.last_voucher_month,
+            ).where(Elder.id == elder_uuid)
+        ).first()
     if elder is None:
         raise ElderNotFound()
     if not body.id_checked:
@@ -242,8 +255,15 @@ def _post(session: Session, caller: Principal, body: RedemptionCreate, now: date
         status="posted",
         created_at=now,
     )
-    session.add(redemption)
-    session.flush()
+    session.execute(
+        insert(Redemption).values(
+            {
+                c.key: getattr(redemption, c.key)
+                for c in Redemption.__table__.columns
+                if c.key != "reversed_at"
+            }
+        )
+    )
     ledger.post_entry(
         session,
         kind="redeem",

@@ -1,0 +1,43 @@
+"""Quarterly progress reports (季度进展报告): which months a quarter holds, when the report is due,
+and the utilisation ratio. Pure: no I/O, no clock, no floats."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from app.rules.months import Month
+
+# Reports are due on the 25th of the quarter's last month: 3/25, 6/25, 9/25, 12/25.
+REPORT_DUE_DAY = 25
+UTILISATION_PLACES = 4
+
+
+def quarter_months(year: int, quarter: int) -> tuple[Month, Month, Month]:
+    if not 1 <= quarter <= 4:
+        raise ValueError(f"quarter must be 1..4, not {quarter}")
+    first = Month(year, 3 * quarter - 2)
+    return first, first.next(), first.next().next()
+
+
+def report_due_on(year: int, quarter: int) -> date:
+    """The day the district's report for ``quarter`` is due (the 25th of its last month)."""
+    return date(year, quarter_months(year, quarter)[-1].month, REPORT_DUE_DAY)
+
+
+def utilisation(deduction_fen: int, face_value_fen: int) -> Decimal | None:
+    """deduction / face value to 4 places, halves rounded up, computed in integers so that no
+    intermediate rounding can move a half; None when nothing was issued."""
+    if face_value_fen <= 0:
+        return None
+    if deduction_fen < 0:
+        raise ValueError("deduction cannot be negative")
+    scale = 10**UTILISATION_PLACES
+    # round_half_up(n * scale / d) == floor((2 * n * scale + d) / (2 * d)) for n, d >= 0
+    quotient = (2 * deduction_fen * scale + face_value_fen) // (2 * face_value_fen)
+    return (Decimal(quotient) / scale).quantize(Decimal(1).scaleb(-UTILISATION_PLACES))
+
+
+def utilisation_text(deduction_fen: int, face_value_fen: int) -> str | None:
+    ratio = utilisation(deduction_fen, face_value_fen)
+    return None if ratio is None else f"{ratio:.{UTILISATION_PLACES}f}"
