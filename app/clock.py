@@ -16,10 +16,10 @@ from app.rules.months import BEIJING, Month
 
 
 def _frozen_instant() -> datetime | None:
-    from app.db import get_engine
+    from app.db import get_side_engine
     from app.sandbox.models import SandboxClock
 
-    with get_engine().connect() as connection:
+    with get_side_engine().connect() as connection:
         return connection.execute(
             select(SandboxClock.frozen_at).where(SandboxClock.id == 1)
         ).scalar_one_or_none()

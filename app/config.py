@@ -32,6 +32,11 @@ class EligibilitySettings(BaseModel):
     assessment_valid_months: int = Field(12, ge=1, le=120)
 
 
+class ServerSettings(BaseModel):
+    # Requests inside one worker at once; below AnyIO's 40 threads and the 24 pooled connections.
+    max_concurrent_requests: int = Field(20, ge=1, le=24)
+
+
 class SchedulerSettings(BaseModel):
     enabled: bool = True
 
@@ -55,6 +60,7 @@ class Settings(BaseSettings):
 
     eligibility: EligibilitySettings = EligibilitySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    server: ServerSettings = ServerSettings()
     evidence: EvidenceSettings = EvidenceSettings()
 
     @model_validator(mode="after")

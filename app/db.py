@@ -110,6 +110,11 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+# Larger than the number of requests let in at once (app.main.InFlightLimit): a request that
+# has a worker thread never waits for a connection.
+POOL_SIZE = 24
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine with the service's connection settings.
 
@@ -120,10 +125,13 @@ def make_engine(url: str, **kwargs) -> Engine:
     options: dict = {"hide_parameters": True, "future": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        if "poolclass" not in kwargs:
+            options.update(pool_size=POOL_SIZE, max_overflow=0)
     else:
         # No pre-ping: it costs a round trip on every request. A connection found dead is
         # invalidated by SQLAlchemy and the request is retried (app.routing).
-        options.update(pool_size=10, max_overflow=20, pool_pre_ping=False)
+        if "poolclass" not in kwargs:
+            options.update(pool_size=POOL_SIZE, max_overflow=10)
     options.update(kwargs)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
@@ -159,11 +167,21 @@ def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
+@lru_cache
+def get_side_engine() -> Engine:
+    """A pool-less engine for short reads made while a request already holds a connection (the
+    sandbox clock): it never competes with requests for the main pool."""
+    from sqlalchemy.pool import NullPool
+
+    return make_engine(get_settings().database_url, poolclass=NullPool)
+
+
 def reset_engine() -> None:
-    """Forget the cached engine (tests and the CLI switch databases)."""
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
+    """Forget the cached engines (tests and the CLI switch databases)."""
+    for cached in (get_engine, get_side_engine):
+        if cached.cache_info().currsize:
+            cached().dispose()
+        cached.cache_clear()
 
 
 def make_session(*, write: bool, engine: Engine | None = None) -> Session:

@@ -18,7 +18,7 @@ from app.auth.models import StaffMember
 from app.auth.principal import STAFF_ROLES, Principal, Role
 from app.auth.security import hash_secret, same_secret
 from app.config import get_settings
-from app.db import session_scope
+from app.db import make_session
 from app.errors import Forbidden, InvalidToken, Unauthenticated
 from app.providers.models import Provider
 
@@ -26,9 +26,24 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    # Writing requests take SQLite's write lock up front; reads stay concurrent.
-    with session_scope(write=request.method not in READ_ONLY_METHODS) as session:
+    """The request's one transaction: committed when the handler returns, rolled back on any
+    error. Writing requests take SQLite's write lock up front; reads stay concurrent.
+
+    A session abandoned by a retry (app.routing) is only closed: its transaction already failed.
+    """
+    session = make_session(write=request.method not in READ_ONLY_METHODS)
+    if not hasattr(request.state, "db_sessions"):
+        request.state.db_sessions = []
+    request.state.db_sessions.append(session)
+    try:
         yield session
+        if not session.info.get("abandoned"):
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 # scope="function": the commit runs when the handler returns and before the response is sent,

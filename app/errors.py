@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", type(exc.orig).__name__)
-        return problem_response(ServiceUnavailable("数据库暂不可用，请稍后重试"))
+        return problem_response(
+            ServiceUnavailable("数据库暂不可用，请稍后重试"), headers={"Retry-After": "1"}
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_exhausted(_request: Request, _exc: PoolTimeoutError) -> JSONResponse:
+        log.error("no database connection free in time")
+        return problem_response(ServiceUnavailable("服务繁忙，请稍后重试"), headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -11,15 +11,20 @@ from app.calendar.router import router as calendar_router
 from app.config import get_settings
 from app.elders.router import router as elders_router
 from app.errors import install_error_handlers
+from app.evidence.router import router as evidence_router
 from app.health.router import router as health_router
 from app.jobs.router import router as jobs_router
 from app.ledger.router import router as ledger_router
+from app.limits import InFlightLimit
 from app.logging_setup import configure_logging
+from app.provider_lists.router import router as provider_lists_router
 from app.providers.router import router as providers_router
 from app.redemptions.router import router as redemptions_router
 from app.reference.router import router as reference_router
+from app.reports.router import router as reports_router
 from app.sandbox.router import router as sandbox_router
 from app.settlements.router import router as settlements_router
+from app.settlements.statements_router import router as statements_router
 
 API_PREFIX = "/api/v1"
 
@@ -50,6 +55,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(InFlightLimit, limit=get_settings().server.max_concurrent_requests)
     app.include_router(health_router)
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
     for router in (
@@ -61,8 +67,12 @@ def create_app() -> FastAPI:
         jobs_router,
         ledger_router,
         settlements_router,
+        statements_router,
+        reports_router,
         calendar_router,
         sandbox_router,
+        evidence_router,
+        provider_lists_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app

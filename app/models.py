@@ -6,6 +6,7 @@ from app.elders.models import Elder, ElderEnrolment, ElderStatusChange
 from app.evidence.models import RedemptionEvidence
 from app.jobs.models import JobRun, SchedulerLease
 from app.ledger.models import JournalEntry, JournalLine
+from app.provider_lists.models import ProviderListPublication
 from app.providers.models import Provider, ProviderStatusChange
 from app.redemptions.models import IdempotencyKey, Redemption
 from app.reference.models import CatalogueItem, District, PolicyRule, ProgramPeriod
@@ -36,6 +37,7 @@ __all__ = [
     "ProgramPeriod",
     "Provider",
     "ProviderStatusChange",
+    "ProviderListPublication",
     "SandboxClock",
     "StaffMember",
 ]

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 
@@ -30,6 +31,14 @@ def is_retryable(error: DBAPIError) -> bool:
     return "database is locked" in str(error.orig)
 
 
+def abandon_sessions(request) -> None:
+    for session in getattr(request.state, "db_sessions", []):
+        if not session.info.get("abandoned"):
+            session.info["abandoned"] = True
+            session.rollback()
+            session.close()
+
+
 class TransactionRetryRoute(APIRoute):
     def get_route_handler(self):
         handler = super().get_route_handler()
@@ -41,6 +50,9 @@ class TransactionRetryRoute(APIRoute):
                 except DBAPIError as error:
                     if attempt == MAX_ATTEMPTS or not is_retryable(error):
                         raise
+                    # The failed attempt's session stays in FastAPI's exit stack until the
+                    # request ends: roll it back now and mark it so that nothing commits it.
+                    await run_in_threadpool(abandon_sessions, request)
                     log.warning(
                         "retrying %s after %s (attempt %d)",
                         request.url.path,

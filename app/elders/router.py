@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from app import clock
-from app.deps import RegistryOfficer, SessionDep, StaffPrincipal
+from app.deps import READ_ONLY_METHODS, RegistryOfficer, SessionDep, StaffPrincipal
 from app.elders import service
 from app.elders.models import Elder
 from app.elders.schemas import (
@@ -60,8 +60,10 @@ def elder_out(elder: Elder) -> dict:
     }
 
 
-def visible_elder(elder_id: str, session: SessionDep, caller: StaffPrincipal) -> Elder:
-    return service.get_visible_elder(session, caller, elder_id)
+def visible_elder(elder_id: str, request: Request, session: SessionDep, caller: StaffPrincipal) -> Elder:
+    return service.get_visible_elder(
+        session, caller, elder_id, for_update=request.method not in READ_ONLY_METHODS
+    )
 
 
 VisibleElder = Annotated[Elder, Depends(visible_elder)]

@@ -138,9 +138,13 @@ def create_elder(session: Session, caller: Principal, data: ElderCreate) -> Elde
     return elder
 
 
-def get_visible_elder(session: Session, caller: Principal, elder_id: str) -> Elder:
+def get_visible_elder(
+    session: Session, caller: Principal, elder_id: str, *, for_update: bool = False
+) -> Elder:
+    """The elder, if the caller may see it. ``for_update`` locks the row for a status change, so
+    that two concurrent approvals (or an approval and a suspension) run one after the other."""
     parsed = parse_id(elder_id)
-    elder = session.get(Elder, parsed) if parsed else None
+    elder = session.get(Elder, parsed, with_for_update=for_update) if parsed else None
     if elder is None or not caller.sees_district(elder.district_code):
         raise NotFound("未找到该老年人")
     return elder

@@ -43,7 +43,10 @@ class RedemptionEvidence(Base):
 
 
 def required_evidence_missing():
-    """SQL: true when the redemption in the enclosing query lacks a kind its category requires."""
+    """SQL: true when the redemption in the enclosing query lacks a kind its category requires
+    (a category with no requirement never lacks anything)."""
+    from sqlalchemy import case, literal
+
     from app.redemptions.models import Redemption
 
     required_kind = or_(
@@ -58,4 +61,8 @@ def required_evidence_missing():
         .correlate(Redemption)
         .scalar_subquery()
     )
-    return present < 3
+    required_count = case(
+        *[(Redemption.category == category, len(kinds)) for category, kinds in REQUIRED_EVIDENCE.items()],
+        else_=literal(0),
+    )
+    return present < required_count

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
-from app.deps import AnyPrincipal, RegistryOfficer, SessionDep
+from app.deps import READ_ONLY_METHODS, AnyPrincipal, RegistryOfficer, SessionDep
 from app.providers import service
 from app.providers.models import Provider
 from app.providers.schemas import (
@@ -41,8 +41,11 @@ def provider_out(provider: Provider) -> dict:
     }
 
 
-def visible_provider(provider_id: str, session: SessionDep, caller: AnyPrincipal) -> Provider:
-    return service.get_visible_provider(session, caller, provider_id)
+def visible_provider(
+    provider_id: str, request: Request, session: SessionDep, caller: AnyPrincipal
+) -> Provider:
+    writing = request.method not in READ_ONLY_METHODS
+    return service.get_visible_provider(session, caller, provider_id, for_update=writing)
 
 
 VisibleProvider = Annotated[Provider, Depends(visible_provider)]

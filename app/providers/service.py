@@ -30,10 +30,13 @@ def ensure_district_in_scope(caller: Principal, district_code: str) -> None:
         raise DistrictOutOfScope(f"无权操作行政区 {district_code} 的数据")
 
 
-def get_visible_provider(session: Session, caller: Principal, provider_id: str) -> Provider:
-    """The provider, if the caller may see it; unknown and out-of-scope both answer 404."""
+def get_visible_provider(
+    session: Session, caller: Principal, provider_id: str, *, for_update: bool = False
+) -> Provider:
+    """The provider, if the caller may see it; unknown and out-of-scope both answer 404.
+    ``for_update`` locks the row so that concurrent status changes run one after the other."""
     parsed = parse_id(provider_id)
-    provider = session.get(Provider, parsed) if parsed else None
+    provider = session.get(Provider, parsed, with_for_update=for_update) if parsed else None
     if provider is None:
         raise NotFound("未找到该服务机构")
     if caller.provider_id is not None:

@@ -21,7 +21,7 @@ PAYMENT_WORKING_DAYS = 3  # 收到复审结果后3个工作日内结算
 @dataclass(frozen=True)
 class Transition:
     next_status: str
-    role: str  # who may take it
+    role: str | None  # who may take it; None: taken by the service itself when its condition holds
     action_title: str
 
 
@@ -31,7 +31,7 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     ("finance_review", "approve"): Transition("payment", "district_finance", "财政复审通过"),
     ("finance_review", "return"): Transition("civil_review", "district_finance", "财政复审退回"),
     ("payment", "pay"): Transition("payment", "district_civil", "支付"),
-    ("payment", "settle"): Transition("settled", "district_civil", "结算完成"),
+    ("payment", "settle"): Transition("settled", None, "结算完成"),  # when no line is left unpaid
 }
 
 

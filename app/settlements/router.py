@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import func, select
 
 from app import clock
@@ -16,7 +16,7 @@ from app.rules.months import Month
 from app.rules.settlement import current_deadline, is_overdue
 from app.schemas import DistrictCode, MonthText, problem_responses
 from app.settlements import service
-from app.settlements.models import SettlementBatch, SettlementItem
+from app.settlements.models import SettlementBatch, SettlementItem, SettlementLine
 from app.settlements.schemas import BatchOut, CivilReview, FinanceReview, Payment, SettlementCreate
 
 router = APIRouter(
@@ -38,9 +38,7 @@ def batch_out(session, batch: SettlementBatch) -> dict:
     names = dict(
         session.execute(
             select(Provider.id, Provider.name).where(
-                Provider.id.in_(
-                    select(SettlementItem.provider_id).where(SettlementItem.batch_id == batch.id).distinct()
-                )
+                Provider.id.in_(select(SettlementLine.provider_id).where(SettlementLine.batch_id == batch.id))
             )
         ).all()
     )
@@ -105,8 +103,12 @@ def batch_out(session, batch: SettlementBatch) -> dict:
     }
 
 
-def visible_batch(settlement_id: str, session: SessionDep, caller: StaffPrincipal) -> SettlementBatch:
-    return service.get_visible_batch(session, caller, settlement_id, for_update=True)
+def visible_batch(
+    settlement_id: str, request: Request, session: SessionDep, caller: StaffPrincipal
+) -> SettlementBatch:
+    # A review action locks the batch row (two officers acting at once queue up); reads don't.
+    writing = request.method not in ("GET", "HEAD")
+    return service.get_visible_batch(session, caller, settlement_id, for_update=writing)
 
 
 VisibleBatch = Annotated[SettlementBatch, Depends(visible_batch)]

@@ -76,7 +76,7 @@ def _apply(
     step = transition(batch.status, action)
     if step is None:
         raise InvalidState(f"批次状态为 {batch.status},不能执行 {action}")
-    if caller.role.value != step.role and caller.role.value != "city_admin":
+    if step.role is not None and caller.role.value not in (step.role, "city_admin"):
         raise Forbidden(f"{step.action_title} 须由 {step.role} 执行")
     previous = batch.status
     batch.status = step.next_status
@@ -235,14 +235,20 @@ def submit_civil_review(
         wanted[parsed] = reason
     rejected_now: dict[uuid.UUID, int] = {}
     if wanted:
-        rows = session.execute(
-            select(
-                SettlementItem.redemption_id,
-                SettlementItem.provider_id,
-                SettlementItem.deduction_fen,
-                SettlementItem.rejected,
-            ).where(SettlementItem.batch_id == batch.id, SettlementItem.redemption_id.in_(list(wanted)))
-        ).all()
+        rows = []
+        wanted_ids = list(wanted)
+        for start in range(0, len(wanted_ids), 1000):  # bounded IN lists, whatever the request size
+            rows += session.execute(
+                select(
+                    SettlementItem.redemption_id,
+                    SettlementItem.provider_id,
+                    SettlementItem.deduction_fen,
+                    SettlementItem.rejected,
+                ).where(
+                    SettlementItem.batch_id == batch.id,
+                    SettlementItem.redemption_id.in_(wanted_ids[start : start + 1000]),
+                )
+            ).all()
         found = {row.redemption_id: row for row in rows}
         unknown = [str(r) for r in wanted if r not in found]
         if unknown:
@@ -302,6 +308,10 @@ def finance_review(
         batch.finance_approved_on = clock.today()
         batch.payment_due = batch_deadlines(session, batch).payment
         _apply(session, caller, batch, "approve", details={"note": note})
+        if not lines_of(session, batch):
+            # Nothing to pay (no redemptions that month): settled as soon as finance approves.
+            batch.settled_on = batch.finance_approved_on
+            _apply(session, caller, batch, "settle")
     else:
         _apply(session, caller, batch, "return", details={"note": note})
         batch.civil_submitted_on = None

@@ -1,0 +1,1 @@
+"""Monthly publication of each district's provider list (一(四))."""
