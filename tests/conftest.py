@@ -62,6 +62,23 @@ def _create_postgres_database() -> tuple[str, callable]:
     return admin_url.set(database=name).render_as_string(hide_password=False), drop
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "backends(*names): run this test only on these database backends")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """A test marked ``@pytest.mark.backends("postgresql")`` is not collected for other
+    backends (deselected, not skipped: it does not apply there)."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("backends")
+        backend = getattr(getattr(item, "callspec", None), "params", {}).get("database_url")
+        (dropped if marker and backend and backend not in marker.args else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session", params=requested)
 def database_url(request, tmp_path_factory) -> Iterator[str]:
     from app.migrate import upgrade

@@ -114,14 +114,12 @@ def assert_every_redemption_journalled() -> None:
     assert rows("SELECT key FROM idempotency_keys WHERE response_status = 0") == []
 
 
+# Crash recovery is tested on PostgreSQL, the production system of record; SQLite is the
+# single-file development database.
+@pytest.mark.backends("postgresql")
 def test_kill_9_during_redemption_load_keeps_what_was_acknowledged_and_duplicates_nothing(
     backend, start_server
 ):
-    if backend == "sqlite":
-        pytest.skip(
-            "crash recovery is tested on PostgreSQL, the production system of record; "
-            "SQLite is the single-file development database"
-        )
     server = start_server()
     with server.client() as admin:
         set_clock(admin, DEFAULT_NOW)
