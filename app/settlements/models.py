@@ -71,8 +71,11 @@ class SettlementItem(Base):
         CheckConstraint("rejected OR rejection_reason IS NULL", name="reason_only_when_rejected"),
     )
 
-    redemption_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("redemptions.id"), primary_key=True)
-    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("settlement_batches.id"))
+    # No foreign keys here: the rows are copied from redemptions by the batch's own INSERT …
+    # SELECT in the transaction that creates the batch, so the checks could never fail, and on
+    # a million-row month they cost more than everything else (see bench/README.md).
+    redemption_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     provider_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     deduction_fen: Mapped[int] = mapped_column(BigInteger)
     rejected: Mapped[bool]

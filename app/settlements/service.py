@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import and_, exists, func, insert, literal, select, update
+from sqlalchemy import and_, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -133,11 +133,14 @@ def build_batch(session: Session, caller: Principal, *, district_code: str, mont
     except IntegrityError:
         raise SettlementExists(f"{district_code} {month} 的结算批次已存在") from None
 
+    # No "not already held" test: a redemption belongs to one district and month, and a
+    # district-month has one batch (unique), so the items' primary key is never contended — and
+    # an anti-join against a freshly analysed, empty items table can make PostgreSQL rescan it
+    # once per row.
     held = and_(
         Redemption.district_code == district_code,
         Redemption.month == month.first_day,
         Redemption.status == "posted",
-        ~exists().where(SettlementItem.redemption_id == Redemption.id),
     )
     session.execute(
         insert(SettlementItem).from_select(
@@ -176,6 +179,7 @@ def build_batch(session: Session, caller: Principal, *, district_code: str, mont
             .group_by(SettlementItem.batch_id, SettlementItem.provider_id),
         )
     )
+    # Totals straight from the redemptions (same filter), not by joining the items back.
     totals = session.execute(
         select(
             func.count(),
@@ -183,10 +187,7 @@ def build_batch(session: Session, caller: Principal, *, district_code: str, mont
             func.count(func.distinct(Redemption.provider_id)),
             func.coalesce(func.sum(Redemption.amount_fen), 0),
             func.coalesce(func.sum(Redemption.deduction_fen), 0),
-        )
-        .select_from(SettlementItem)
-        .join(Redemption, Redemption.id == SettlementItem.redemption_id)
-        .where(SettlementItem.batch_id == batch.id)
+        ).where(held)
     ).one()
     batch.redemptions, batch.elders, batch.providers = int(totals[0]), int(totals[1]), int(totals[2])
     batch.amount_fen, batch.deduction_fen = int(totals[3]), int(totals[4])

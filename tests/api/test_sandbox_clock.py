@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -135,18 +135,18 @@ def test_delete_restores_real_time(client):
     body = response.json()
     assert body["frozen"] is False
     assert RFC3339_BEIJING.match(body["now"]), body
-    real = datetime.now(timezone.utc)
+    real = datetime.now(UTC)
     assert abs(datetime.fromisoformat(body["now"]) - real) < timedelta(minutes=1)
 
     after = client.get(f"{API}/sandbox/clock", headers=admin_headers()).json()
     assert after["frozen"] is False
     assert RFC3339_BEIJING.match(after["now"]), after
-    assert abs(datetime.fromisoformat(after["now"]) - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(datetime.fromisoformat(after["now"]) - datetime.now(UTC)) < timedelta(minutes=1)
 
     make_staff(client, role="auditor")
     created = client.get(f"{API}/staff", headers=admin_headers()).json()[0]["created_at"]
     assert RFC3339_BEIJING.match(created), created
-    assert abs(datetime.fromisoformat(created) - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(datetime.fromisoformat(created) - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 def test_delete_twice_is_harmless(client):
@@ -229,7 +229,7 @@ def test_disabled_clock_ignores_the_stored_frozen_instant(disabled_client):
     created = disabled_client.get(f"{API}/staff", headers=admin_headers()).json()[0]["created_at"]
     assert created != DEFAULT_NOW
     assert RFC3339_BEIJING.match(created), created
-    assert abs(datetime.fromisoformat(created) - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(datetime.fromisoformat(created) - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 def test_disabled_clock_put_does_not_freeze(disabled_client, monkeypatch):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -66,7 +66,7 @@ def yuan_to_fen(text: str) -> int:
     return int(whole) * 100 + int((frac + "00")[:2])
 
 
-@lru_cache(maxsize=None)
+@cache
 def csv_rows() -> tuple[dict[str, str], ...]:
     raw = CSV_PATH.read_bytes()
     assert not raw.startswith(b"\xef\xbb\xbf"), "CSV must not carry a UTF-8 BOM"
@@ -80,12 +80,12 @@ def csv_rows() -> tuple[dict[str, str], ...]:
     return rows
 
 
-@lru_cache(maxsize=None)
+@cache
 def csv_by_item() -> dict[int, dict[str, str]]:
     return {int(row["item"]): row for row in csv_rows()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def table_lines() -> tuple[tuple[int, tuple[str, ...]], ...]:
     """(item number, normalised cells) for each table row of attachment 1, in order."""
     lines = POLICY_PATH.read_text(encoding="utf-8").splitlines()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from app.rules.months import BEIJING, Month
 
-UTC = timezone.utc
+UTC = UTC
 M = Month
 
 
