@@ -8,14 +8,14 @@ from uuid import UUID
 
 @dataclass(frozen=True)
 class Line:
-    account: str  # voucher | provider_payable | program_issued | program_released
+    account: str  # one of app.ledger.models.ACCOUNTS
     amount_fen: int
     voucher_id: UUID | None = None
     provider_id: UUID | None = None
 
 
 class UnbalancedEntry(ValueError):
-    pass
+    """An entry whose lines do not sum to zero (or are empty or zero): never written."""
 
 
 def check_balanced(lines: list[Line]) -> None:
