@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
+from app.auth.scope import district_filter, ensure_district_in_scope
 from app.config import get_settings
 from app.elders.models import Elder, ElderEnrolment, ElderStatusChange
 from app.elders.schemas import ElderCreate, ElderSuspend, ElderUpdate, SuspensionReason
@@ -23,7 +24,6 @@ from app.errors import (
 )
 from app.ids import parse_id
 from app.providers.models import Provider
-from app.providers.service import ensure_district_in_scope
 from app.reference.service import ensure_district
 from app.rules.eligibility import (
     REASON_TITLES,
@@ -236,9 +236,7 @@ def list_elders(
     limit: int,
     offset: int,
 ) -> tuple[list[Elder], int]:
-    if district_code is not None:
-        ensure_district_in_scope(caller, district_code)
-    district_code = district_code or caller.visible_districts()
+    district_code = district_filter(caller, district_code)
     query = select(Elder)
     if district_code is not None:
         query = query.where(Elder.district_code == district_code)

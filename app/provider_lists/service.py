@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
+from app.auth.scope import ensure_district_in_scope
 from app.calendar.service import working_calendar
 from app.errors import ListAlreadyPublished, MonthNotEnded, NoPolicyForMonth, NotFound
 from app.ids import parse_id
 from app.provider_lists.models import ProviderListPublication
 from app.providers.models import Provider, ProviderStatusChange
-from app.providers.service import ensure_district_in_scope
 from app.reference.models import District
 from app.reference.service import ensure_district, program_period
 from app.rules.listing import ListingStatus

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
+from app.auth.scope import district_filter, ensure_district_in_scope
 from app.auth.security import hash_secret, new_secret
 from app.errors import (
-    DistrictOutOfScope,
     InvalidCreditCode,
     InvalidParent,
     InvalidStatusTransition,
@@ -23,11 +23,6 @@ from app.providers.schemas import ProviderKind
 from app.reference.service import ensure_district
 from app.rules.identity import normalise_credit_code
 from app.rules.listing import ListingStatus, may_change
-
-
-def ensure_district_in_scope(caller: Principal, district_code: str) -> None:
-    if not caller.sees_district(district_code):
-        raise DistrictOutOfScope(f"无权操作行政区 {district_code} 的数据")
 
 
 def get_visible_provider(
@@ -170,9 +165,7 @@ def list_providers(
         if district_code is not None:
             query = query.where(Provider.district_code == district_code)
     else:
-        if district_code is not None:
-            ensure_district_in_scope(caller, district_code)
-        district_code = district_code or caller.visible_districts()
+        district_code = district_filter(caller, district_code)
         if district_code is not None:
             query = query.where(Provider.district_code == district_code)
     if status is not None:

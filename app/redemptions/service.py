@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
+from app.auth.scope import district_filter
 from app.db import dialect_insert
 from app.elders.models import Elder, ElderEnrolment
 from app.errors import (
@@ -44,7 +45,6 @@ from app.errors import (
 from app.ids import parse_id
 from app.ledger import service as ledger
 from app.providers.models import Provider
-from app.providers.service import ensure_district_in_scope
 from app.redemptions.models import IdempotencyKey, Redemption
 from app.redemptions.schemas import RedemptionCreate
 from app.reference.service import get_catalogue_item, policy_for_month
@@ -381,9 +381,7 @@ def list_redemptions(
     if caller.provider_id is not None:
         query = query.where(Redemption.provider_id == caller.provider_id)
     else:
-        if district_code is not None:
-            ensure_district_in_scope(caller, district_code)
-        district_code = district_code or caller.visible_districts()
+        district_code = district_filter(caller, district_code)
         if district_code is not None:
             query = query.where(Redemption.district_code == district_code)
     for value, column in (

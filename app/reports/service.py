@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
+from app.auth.scope import ensure_district_in_scope
 from app.calendar.service import working_calendar
 from app.ledger.models import JournalEntry, JournalLine
-from app.providers.service import ensure_district_in_scope
 from app.redemptions.models import Redemption
 from app.reference.models import District
 from app.reference.service import ensure_district

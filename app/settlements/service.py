@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
+from app.auth.scope import district_filter, ensure_district_in_scope
 from app.calendar.service import working_calendar
 from app.errors import (
     AlreadyPaid,
@@ -27,7 +28,6 @@ from app.errors import (
 from app.evidence.models import required_evidence_missing
 from app.ids import parse_id
 from app.ledger import service as ledger
-from app.providers.service import ensure_district_in_scope
 from app.redemptions.models import Redemption
 from app.reference.service import ensure_district, policy_for_month
 from app.rules.ledger import Line
@@ -403,9 +403,7 @@ def events_of(session: Session, batch: SettlementBatch) -> list[SettlementEvent]
 def list_batches(
     session: Session, caller: Principal, *, district_code: str | None, month: Month | None
 ) -> list[SettlementBatch]:
-    if district_code is not None:
-        ensure_district_in_scope(caller, district_code)
-    district_code = district_code or caller.visible_districts()
+    district_code = district_filter(caller, district_code)
     query = select(SettlementBatch).order_by(SettlementBatch.month.desc(), SettlementBatch.district_code)
     if district_code is not None:
         query = query.where(SettlementBatch.district_code == district_code)
