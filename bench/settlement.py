@@ -107,12 +107,16 @@ FROM generate_series(CAST(:first AS integer), CAST(:n AS integer)) AS g
 LOAD_REDEMPTIONS = """
 INSERT INTO redemptions (id, district_code, month, voucher_id, elder_id, provider_id, item,
                          category, rate, amount_fen, ltci_paid_fen, eligible_fen, deduction_fen,
-                         self_pay_fen, served_at, receipt_no, warnings, status, created_at,
-                         reversed_at)
+                         self_pay_fen, served_at, receipt_no, warnings, status, evidence_complete,
+                         created_at, reversed_at)
 SELECT gen_random_uuid(), :d, :month_start, voucher_id, elder_id, provider_id, item, category,
        rate, amount, ltci, amount - ltci, round((amount - ltci) * rate)::bigint,
        (amount - ltci) - round((amount - ltci) * rate)::bigint, served_at,
-       'R' || :month_text || '-' || lpad(g::text, 10, '0'), '[]'::json, CAST(:status AS varchar), served_at + interval '1 minute',
+       'R' || :month_text || '-' || lpad(g::text, 10, '0'), '[]'::json, CAST(:status AS varchar),
+       -- as the uploads of LOAD_EVIDENCE would have left it (same receipt-number hash)
+       CAST(:status AS varchar) = 'posted'
+           AND (hashtext('R' || :month_text || '-' || lpad(g::text, 10, '0')) & 1023) < :share_1024,
+       served_at + interval '1 minute',
        CASE WHEN CAST(:status AS varchar) = 'reversed' THEN served_at + interval '2 hours' END
 FROM (
     SELECT g,
@@ -160,12 +164,24 @@ FROM redemptions WHERE district_code = :d AND month = :month_start AND status = 
 """
 
 
+# The redemptions that lack a required kind, counted from the evidence files themselves (not
+# from the evidence_complete flag the build copies), to check what the batch flags.
+EXPECTED_MISSING = """
+SELECT count(*) FROM redemptions r
+WHERE r.district_code = :d AND r.month = :month_start AND r.status = 'posted'
+  AND (SELECT count(DISTINCT e.kind) FROM redemption_evidence e
+       WHERE e.redemption_id = r.id
+         AND e.kind IN (CASE r.category WHEN 'institution' THEN 'residence_agreement' ELSE 'receipt' END,
+                        'service_record', 'redemption_proof')) < 3
+"""
+
+
 def statement_label(statement: str) -> str:
     text = " ".join(statement.split())
     for pattern, label in (
         (
             r"^INSERT INTO settlement_items",
-            "INSERT INTO settlement_items … SELECT … FROM redemptions (+ evidence check)",
+            "INSERT INTO settlement_items … SELECT … FROM redemptions",
         ),
         (r"^INSERT INTO settlement_lines", "INSERT INTO settlement_lines … SELECT … GROUP BY provider"),
         (r"^INSERT INTO settlement_batches", "INSERT INTO settlement_batches"),
@@ -288,30 +304,32 @@ def load_month(
                 LOAD_VOUCHERS,
                 {**params, "d": district, "first": 1, "n": n},
             )
-    for label, district, n, status, offset in (
-        (f"posted redemptions of {args.district} in {month}", args.district, posted, "posted", 0),
+    share_1024 = round(1024 * evidence)
+    for label, district, n, status, offset, share in (
+        (f"posted redemptions of {args.district} in {month}", args.district, posted, "posted", 0, share_1024),
         (
             f"reversed redemptions of {args.district} in {month} (noise)",
             args.district,
             reversed_,
             "reversed",
             elders,
+            0,
         ),
-        (f"posted redemptions of {OTHER_DISTRICT} in {month} (noise)", OTHER_DISTRICT, other, "posted", 0),
+        (f"posted redemptions of {OTHER_DISTRICT} in {month} (noise)", OTHER_DISTRICT, other, "posted", 0, 0),
     ):
         if n:
             seconds += run_sql(
                 engine,
                 label,
                 LOAD_REDEMPTIONS,
-                {**params, "d": district, "n": n, "status": status, "elder_offset": offset},
+                {**params, "d": district, "n": n, "status": status, "elder_offset": offset, "share_1024": share},
             )
     if evidence > 0:
         seconds += run_sql(
             engine,
             f"evidence (3 files each) for {100 * evidence:.0f}% of {args.district}'s redemptions in {month}",
             LOAD_EVIDENCE,
-            {**params, "d": args.district, "share_1024": round(1024 * evidence)},
+            {**params, "d": args.district, "share_1024": share_1024},
         )
     return seconds
 
@@ -453,6 +471,9 @@ def main() -> int:
             expected = conn.execute(
                 text(EXPECTED), {"d": args.district, "month_start": month.first_day}
             ).one()
+            expected_missing = conn.execute(
+                text(EXPECTED_MISSING), {"d": args.district, "month_start": month.first_day}
+            ).scalar_one()
         print(f"  load total {load_s:.1f} s; sizes: " + ", ".join(f"{n} {s}" for n, s in sizes), flush=True)
         print(
             f"  planner statistics of settlement_items: relpages={stats[0]}, reltuples={stats[1]:.0f}",
@@ -537,13 +558,15 @@ def main() -> int:
                 and sum(line["payable_fen"] for line in shown["lines"]) == expected[4]
                 and sum(line["redemptions"] for line in shown["lines"]) == expected[0]
                 and sum(funding.values()) == totals["payable_fen"]
+                and shown["missing_evidence"] == expected_missing
             )
             print_block("batch", [
                 f"  id {shown['id']}  status {shown['status']}  deadlines {shown['deadlines']}",
                 "  totals: " + ", ".join(f"{k}={v:,}" for k, v in totals.items()),
                 "  funding: " + ", ".join(f"{k}={v:,}" for k, v in funding.items())
                 + f"  (sum {sum(funding.values()):,})",
-                f"  lines: {len(shown['lines'])} providers; missing evidence: {shown['missing_evidence']:,} redemptions",
+                f"  lines: {len(shown['lines'])} providers; missing evidence: {shown['missing_evidence']:,} redemptions "
+                f"(from the evidence files: {expected_missing:,})",
                 f"  expected from the redemptions table: redemptions={expected[0]:,}, elders={expected[1]:,}, "
                 f"providers={expected[2]:,}, amount_fen={expected[3]:,}, deduction_fen={expected[4]:,} "
                 f"-> {'exact' if exact else 'MISMATCH'}",

@@ -29,12 +29,13 @@ from app.errors import (
     EvidenceTypeNotAllowed,
     NotFound,
 )
-from app.evidence.models import REQUIRED_EVIDENCE, RedemptionEvidence, required_evidence_missing
+from app.evidence.models import RedemptionEvidence
 from app.evidence.storage import EvidenceStorage, content_key
 from app.ids import parse_id
 from app.providers.models import Provider
 from app.redemptions.models import Redemption
 from app.reference.models import CatalogueItem
+from app.rules.evidence import REQUIRED_EVIDENCE, evidence_complete
 from app.settlements.models import SettlementBatch, SettlementItem
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,14 @@ def upload(
     """Attach a file to the caller's own redemption. The same content for the same redemption
     and kind is recorded once (the existing record is returned, ``created`` false)."""
     content_type = check_content(data, declared_type, max_bytes=max_bytes)
-    if redemption.status != "posted":
+    # The redemption row lock serialises uploads to one redemption, so that two files of
+    # different kinds arriving together cannot each miss the other when completeness is set.
+    status, was_complete = session.execute(
+        select(Redemption.status, Redemption.evidence_complete)
+        .where(Redemption.id == redemption.id)
+        .with_for_update()
+    ).one()
+    if status != "posted":
         raise AlreadyReversed("已撤销的核销不能上传凭证")
     # FOR SHARE: a concurrent civil-review submission (FOR UPDATE on the batch) either commits
     # first, and this upload sees the batch closed, or waits until this upload has committed.
@@ -152,14 +160,23 @@ def upload(
     )
     session.add(evidence)
     session.flush()
-    if batch_status is not None:
-        still_missing = session.scalar(
-            select(required_evidence_missing()).where(Redemption.id == redemption.id)
+    present = set(
+        session.scalars(
+            select(RedemptionEvidence.kind)
+            .where(RedemptionEvidence.redemption_id == redemption.id)
+            .distinct()
         )
+    )
+    complete = evidence_complete(redemption.category, present)
+    if complete != was_complete:
+        session.execute(
+            update(Redemption).where(Redemption.id == redemption.id).values(evidence_complete=complete)
+        )
+    if batch_status is not None:
         session.execute(
             update(SettlementItem)
             .where(SettlementItem.redemption_id == redemption.id)
-            .values(missing_evidence=bool(still_missing))
+            .values(missing_evidence=not complete)
         )
     return Upload(evidence, created=True)
 

@@ -48,6 +48,7 @@ from app.providers.models import Provider
 from app.redemptions.models import IdempotencyKey, Redemption
 from app.redemptions.schemas import RedemptionCreate
 from app.reference.service import get_catalogue_item, policy_for_month
+from app.rules.evidence import evidence_complete
 from app.rules.ledger import redeem_lines, reverse_lines
 from app.rules.months import Month
 from app.rules.policy import Category
@@ -253,6 +254,8 @@ def _post(session: Session, caller: Principal, body: RedemptionCreate, now: date
         receipt_no=body.receipt_no,
         warnings=warnings,
         status="posted",
+        # Nothing uploaded yet: complete only where the category requires nothing.
+        evidence_complete=evidence_complete(category.value, frozenset()),
         created_at=now,
     )
     session.execute(

@@ -46,8 +46,10 @@ class SettlementBatch(Base):
     civil_submitted_on: Mapped[date | None] = mapped_column(Date)
     finance_approved_on: Mapped[date | None] = mapped_column(Date)
     settled_on: Mapped[date | None] = mapped_column(Date)
-    # Set by the daily overdue job (and recomputed on every read from the clock).
+    # Set by the daily overdue job, once per stage: the stage flagged last and when (whether
+    # the batch is overdue now is recomputed on every read from the clock).
     overdue_flagged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    overdue_stage: Mapped[str | None] = mapped_column(String(16))
     redemptions: Mapped[int] = mapped_column(Integer)
     elders: Mapped[int] = mapped_column(Integer)
     providers: Mapped[int] = mapped_column(Integer)

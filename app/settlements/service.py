@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import and_, case, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,14 +25,13 @@ from app.errors import (
     NotFound,
     SettlementExists,
 )
-from app.evidence.models import required_evidence_missing
 from app.ids import parse_id
 from app.ledger import service as ledger
 from app.redemptions.models import Redemption
 from app.reference.service import ensure_district, policy_for_month
 from app.rules.ledger import Line
 from app.rules.months import Month
-from app.rules.settlement import Deadlines, deadlines, is_overdue, split_funding, transition
+from app.rules.settlement import Deadlines, current_deadline, deadlines, is_overdue, split_funding, transition
 from app.settlements.models import SettlementBatch, SettlementEvent, SettlementItem, SettlementLine
 
 
@@ -151,7 +150,7 @@ def build_batch(session: Session, caller: Principal, *, district_code: str, mont
                 Redemption.provider_id,
                 Redemption.deduction_fen,
                 literal(False),
-                required_evidence_missing(),
+                ~Redemption.evidence_complete,
             ).where(held),
         )
     )
@@ -254,16 +253,12 @@ def submit_civil_review(
         unknown = [str(r) for r in wanted if r not in found]
         if unknown:
             raise InvalidRejection(f"以下核销记录不在本批次中: {', '.join(unknown[:5])}")
-        for redemption_id, reason in wanted.items():
+        newly = {rid: reason for rid, reason in wanted.items() if not found[rid].rejected}
+        # Rejected at an earlier submission: stays rejected, with its first reason.
+        for redemption_id in newly:
             row = found[redemption_id]
-            if row.rejected:
-                continue  # rejected at an earlier submission; stays rejected
-            session.execute(
-                update(SettlementItem)
-                .where(SettlementItem.redemption_id == redemption_id)
-                .values(rejected=True, rejection_reason=reason)
-            )
             rejected_now[row.provider_id] = rejected_now.get(row.provider_id, 0) + row.deduction_fen
+        _mark_rejected(session, batch, newly)
     for provider_id, amount in rejected_now.items():
         session.execute(
             update(SettlementLine)
@@ -300,6 +295,24 @@ def submit_civil_review(
     )
     session.flush()
     return batch
+
+
+def _mark_rejected(session: Session, batch: SettlementBatch, reasons: dict[uuid.UUID, str]) -> None:
+    """One UPDATE per thousand rejections, each row given its own reason by a CASE (a VALUES
+    list joined in an UPDATE … FROM is not portable to SQLite)."""
+    ids = list(reasons)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        session.execute(
+            update(SettlementItem)
+            .where(SettlementItem.batch_id == batch.id, SettlementItem.redemption_id.in_(chunk))
+            .values(
+                rejected=True,
+                rejection_reason=case(
+                    {rid: reasons[rid] for rid in chunk}, value=SettlementItem.redemption_id
+                ),
+            )
+        )
 
 
 def finance_review(
@@ -417,18 +430,32 @@ def in_settlement(session: Session, redemption_id: uuid.UUID) -> bool:
 
 
 def flag_overdue(session: Session, today: date) -> int:
-    """The daily job: stamp every batch whose current stage is past its deadline."""
+    """The daily job: flag every batch whose current stage is past its deadline, once per
+    stage (a batch late in civil review and late again in payment is flagged twice), each
+    flag an audit row."""
     calendar = working_calendar(session)
     flagged = 0
-    for batch in session.scalars(select(SettlementBatch).where(SettlementBatch.status != "settled")):
+    for batch in session.scalars(
+        select(SettlementBatch).where(SettlementBatch.status != "settled").with_for_update()
+    ):
         due = deadlines(
             Month.of(batch.month),
             calendar,
             civil_submitted_on=batch.civil_submitted_on,
             finance_approved_on=batch.finance_approved_on,
         )
-        if is_overdue(batch.status, due, today) and batch.overdue_flagged_at is None:
-            batch.overdue_flagged_at = clock.now()
-            flagged += 1
+        if not is_overdue(batch.status, due, today) or batch.overdue_stage == batch.status:
+            continue
+        batch.overdue_flagged_at = clock.now()
+        batch.overdue_stage = batch.status
+        _record(
+            session,
+            batch,
+            action="flag_overdue",
+            from_status=batch.status,
+            actor="system:flag_overdue",
+            details={"stage": batch.status, "due": str(current_deadline(batch.status, due))},
+        )
+        flagged += 1
     session.flush()
     return flagged

@@ -498,6 +498,23 @@ def test_the_whole_flow_with_audit_reconciliation_and_verify(client, january):
     assert resubmitted["funding"] == funding_of(payable)
     b = line_of(resubmitted, j.b)
     assert (b["rejected_fen"], b["payable_fen"]) == (44938, 0)
+    # Each rejected item keeps its own reason; the first reason stays when resubmitted.
+    from app.db import session_scope
+    from app.settlements.models import SettlementItem
+
+    with session_scope(write=False) as session:
+        reasons = dict(
+            session.execute(
+                select(SettlementItem.redemption_id, SettlementItem.rejection_reason).where(
+                    SettlementItem.batch_id == uuid.UUID(bid), SettlementItem.rejected.is_(True)
+                )
+            ).all()
+        )
+    assert {str(k): v for k, v in reasons.items()} == {
+        j.r["r2"]["id"]: "缺少入住协议",
+        j.r["r3"]["id"]: "服务记录与收费单据不符",
+        j.r["r6"]["id"]: "重复收费",
+    }
 
     # Finance approves on the make-up Saturday 2-14: payment due on the 3rd working day after.
     set_clock(client, "2026-02-14T09:30:00+08:00")
@@ -948,11 +965,14 @@ def test_many_unknown_rejections_are_an_invalid_rejection_not_a_server_error(cli
     assert get_batch(client, batch["id"])["status"] == "civil_review"
 
 
-def test_the_daily_job_flags_an_overdue_batch_once(client, january, batch):
-    """The scheduler's daily job (app.jobs.service.run_flag_overdue) stamps overdue batches."""
+def test_the_daily_job_flags_each_overdue_stage_once(client, january, batch):
+    """The scheduler's daily job (app.jobs.service.run_flag_overdue) flags a batch when its
+    current stage is past its deadline: once per stage, each flag an audit row."""
     from app.db import session_scope
     from app.jobs.service import run_flag_overdue
     from app.settlements.models import SettlementBatch
+
+    bid = batch["id"]
 
     def run() -> int:
         with session_scope() as session:
@@ -961,13 +981,37 @@ def test_the_daily_job_flags_an_overdue_batch_once(client, january, batch):
 
     def stamp():
         with session_scope(write=False) as session:
-            return session.get(SettlementBatch, uuid.UUID(batch["id"])).overdue_flagged_at
+            stored = session.get(SettlementBatch, uuid.UUID(bid))
+            return stored.overdue_stage, stored.overdue_flagged_at
 
-    set_clock(client, "2026-02-13T20:00:00+08:00")
+    def flags() -> list[dict]:
+        events = get_batch(client, bid)["events"]
+        return [(e["from_status"], e["details"], e["actor"]) for e in events if e["action"] == "flag_overdue"]
+
+    set_clock(client, "2026-02-13T20:00:00+08:00")  # civil review due today: in time
     assert run() == 0
-    assert stamp() is None
+    assert stamp() == (None, None)
     set_clock(client, "2026-02-14T00:10:00+08:00")
     assert run() == 1
-    assert stamp() == at("2026-02-14T00:10:00+08:00")
+    assert stamp() == ("civil_review", at("2026-02-14T00:10:00+08:00"))
     set_clock(client, "2026-02-15T00:10:00+08:00")
-    assert run() == 0  # already flagged
+    assert run() == 0  # this stage is flagged already
+    # Submitted late (2-24): finance is due 3-2 and is not overdue yet.
+    set_clock(client, "2026-02-24T10:00:00+08:00")
+    ok(civil_review(client, bid, january.civil))
+    set_clock(client, "2026-03-02T23:00:00+08:00")
+    assert run() == 0
+    set_clock(client, "2026-03-03T00:10:00+08:00")
+    assert run() == 1  # late again, in the next stage
+    assert stamp() == ("finance_review", at("2026-03-03T00:10:00+08:00"))
+    assert run() == 0
+    # Finance approves on time from here: payment due 3-6; paid in full, nothing more to flag.
+    ok(finance_review(client, bid, january.finance, approve=True))
+    for provider, amount in ((january.a, 15000), (january.b, 44938), (january.c, 501)):
+        ok(pay(client, bid, january.civil, provider["id"], amount))
+    set_clock(client, "2026-03-20T00:10:00+08:00")
+    assert run() == 0
+    assert flags() == [
+        ("civil_review", {"stage": "civil_review", "due": "2026-02-13"}, "system:flag_overdue"),
+        ("finance_review", {"stage": "finance_review", "due": "2026-03-02"}, "system:flag_overdue"),
+    ]
