@@ -163,6 +163,105 @@ def jobs_expire(month: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
     )
 
 
+anomalies_app = typer.Typer(help="Anomaly warnings (四(二) 异常交易预警).")
+app.add_typer(anomalies_app, name="anomalies")
+
+
+@anomalies_app.command("scan")
+def anomalies_scan(month: Annotated[str, typer.Option(help="YYYY-MM")]) -> None:
+    """Run every anomaly rule over a month's redemptions (safe to repeat: nothing found twice)."""
+    from app.db import session_scope
+    from app.errors import AppError
+    from app.jobs import service
+    from app.rules.anomalies import RULES
+
+    try:
+        with console.status(f"扫描 {month} 异常交易…"), session_scope() as session:
+            result, run = service.run_anomaly_scan(session, _month(month), trigger="cli")
+    except AppError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(code=2) from None
+    table = Table(title=f"{result.month} 异常交易预警(新增)")
+    table.add_column("规则")
+    table.add_column("说明")
+    table.add_column("新增", justify="right")
+    for rule, count in result.found.items():
+        table.add_row(rule, RULES[rule].title, str(count))
+    console.print(table)
+    console.print(f"新增 {result.total} 条 (job run {run.id})")
+
+
+audit_app = typer.Typer(help="Audit samples (四(二) 抽查): draw and verify.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("sample")
+def audit_sample(
+    district: Annotated[str, typer.Option(help="district code, e.g. 110105")],
+    month: Annotated[str, typer.Option(help="YYYY-MM (must have ended)")],
+    kind: Annotated[str, typer.Option(help="redemption | assessment")] = "redemption",
+) -> None:
+    """Draw the month's 1 % sample (or show the one drawn before: a sample is never redrawn)."""
+    from app.audits import service
+    from app.auth.principal import Principal, Role
+    from app.db import session_scope
+    from app.errors import AppError
+    from app.rules.sampling import SAMPLE_KINDS
+
+    if kind not in SAMPLE_KINDS:
+        console.print(f"[red]kind 须为 {' / '.join(SAMPLE_KINDS)}[/red]")
+        raise typer.Exit(code=2)
+    operator = Principal(role=Role.CITY_ADMIN, subject_id="cli")
+    try:
+        with console.status("抽取样本…"), session_scope() as session:
+            drawn = service.draw_sample(
+                session, operator, district_code=district, month=_month(month), kind=kind
+            )
+            sample, elder_ids = drawn.sample, service.drawn_elder_ids(session, drawn.sample)
+    except AppError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(code=2) from None
+    table = Table(title=f"{district} {month} 抽查样本({'新抽取' if drawn.created else '此前已抽取'})")
+    for column in ("样本编号", "总体", "样本量"):
+        table.add_column(column)
+    table.add_row(str(sample.id), str(sample.population), str(sample.sample_size))
+    console.print(table)
+    console.print(f"种子 {sample.seed}", soft_wrap=True)
+    for position, elder_id in enumerate(elder_ids, 1):
+        console.print(f"{position:4d}  {elder_id}")
+
+
+@audit_app.command("verify")
+def audit_verify(sample_id: Annotated[str, typer.Argument(help="audit sample id")]) -> None:
+    """Recompute a sample from its seed and population; exit 1 if anything differs."""
+    from app.audits import service
+    from app.auth.principal import Principal, Role
+    from app.db import session_scope
+    from app.errors import AppError
+
+    try:
+        with console.status("复核样本…"), session_scope(write=False) as session:
+            sample = service.get_visible_sample(
+                session, Principal(role=Role.AUDITOR, subject_id="cli"), sample_id
+            )
+            report = service.verify(session, sample)
+    except AppError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(code=2) from None
+    table = Table(title="抽查样本复核")
+    for column in ("抽取结果一致", "总体一致", "总体", "样本量"):
+        table.add_column(column)
+    table.add_row(
+        "是" if report["draw_matches"] else "[red]否[/red]",
+        "是" if report["population_matches"] else "[red]否[/red]",
+        str(report["population"]),
+        str(report["sample_size"]),
+    )
+    console.print(table)
+    if not report["ok"]:
+        raise typer.Exit(code=1)
+
+
 ledger_app = typer.Typer(help="The journal.")
 app.add_typer(ledger_app, name="ledger")
 

@@ -49,6 +49,42 @@ class EvidenceSettings(BaseModel):
     storage_dir: str = "./var/evidence"
 
 
+class AnomalySettings(BaseModel):
+    """Thresholds of the anomaly rules (app/rules/anomalies.py, docs/anomalies.md)."""
+
+    # PRICE_ABOVE_REFERENCE: percent above the catalogue's reference maximum still tolerated.
+    price_tolerance_percent: int = Field(0, ge=0, le=1000)
+    # PRICE_JUMP (先涨价后抵扣): a price this percent above the provider's own median for the item
+    # over the previous months, once that median rests on enough redemptions.
+    price_jump_percent: int = Field(30, ge=1, le=1000)
+    price_baseline_months: int = Field(3, ge=1, le=12)
+    price_baseline_min_redemptions: int = Field(5, ge=1, le=100_000)
+    # OVERLAPPING_SERVICE: two providers starting services for one elder this close together.
+    overlap_minutes: int = Field(30, ge=1, le=24 * 60)
+    # TOO_MANY_SERVICES_PER_DAY: more redemptions than this for one elder on one Beijing day.
+    max_services_per_elder_day: int = Field(12, ge=1, le=1000)
+    # NIGHT_HOME_SERVICE: Beijing hours [start, end), wrapping midnight; items exempt (28 助急).
+    night_start_hour: int = Field(22, ge=0, le=23)
+    night_end_hour: int = Field(6, ge=0, le=23)
+    night_exempt_items: list[int] = Field(default_factory=lambda: [28], max_length=999)
+    # FIRST_DAY_DRAIN: vouchers one provider empties on the 1st before it is flagged.
+    drain_min_vouchers: int = Field(10, ge=1, le=1_000_000)
+    # The nightly scan also covers the previous month during the first days of a month.
+    scan_previous_month_days: int = Field(5, ge=0, le=28)
+
+
+class SupervisionSettings(BaseModel):
+    """Audit findings and provider sanctions (四(二), 四(三))."""
+
+    # 限期整改: the deadline of a rectification order, in working days after the day it opens.
+    rectification_working_days: int = Field(15, ge=1, le=250)
+    # 差评较多: this many serious findings (poor quality, low satisfaction, fake service) on one
+    # provider within the window open a rectification order automatically.
+    rectification_trigger_findings: int = Field(3, ge=1, le=1000)
+    # The window, in service months ending with the month of the latest finding.
+    rectification_window_months: int = Field(3, ge=1, le=24)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOUCHER_", env_nested_delimiter="__", extra="ignore")
 
@@ -62,6 +98,8 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     server: ServerSettings = ServerSettings()
     evidence: EvidenceSettings = EvidenceSettings()
+    anomalies: AnomalySettings = AnomalySettings()
+    supervision: SupervisionSettings = SupervisionSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

@@ -6,6 +6,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.anomalies.router import router as anomalies_router
+from app.audits.router import router as audits_router
 from app.auth.router import router as staff_router
 from app.calendar.router import router as calendar_router
 from app.config import get_settings
@@ -22,6 +24,7 @@ from app.providers.router import router as providers_router
 from app.redemptions.router import router as redemptions_router
 from app.reference.router import router as reference_router
 from app.reports.router import router as reports_router
+from app.sanctions.router import router as sanctions_router
 from app.sandbox.router import router as sandbox_router
 from app.settlements.router import router as settlements_router
 from app.settlements.statements_router import router as statements_router
@@ -72,6 +75,9 @@ def create_app() -> FastAPI:
         calendar_router,
         sandbox_router,
         evidence_router,
+        audits_router,
+        anomalies_router,
+        sanctions_router,
         provider_lists_router,
     ):
         app.include_router(router, prefix=API_PREFIX)

@@ -1,5 +1,8 @@
 """Imports every table so that Alembic and the tests see the whole schema."""
 
+import app.anomalies.models  # noqa: F401  (every table of the module)
+import app.audits.models  # noqa: F401
+import app.sanctions.models  # noqa: F401
 from app.auth.models import StaffMember
 from app.calendar.models import CalendarOverride
 from app.elders.models import Elder, ElderEnrolment, ElderStatusChange

@@ -5,7 +5,8 @@ Every process that starts a :class:`JobScheduler` competes for one lease row
 several web workers or a stray second ``voucher scheduler`` never do the work twice. The jobs
 themselves are also safe to run twice (see ``app.jobs.service``).
 
-Once a day it also flags settlement batches whose current stage is past its deadline.
+Once a day it also flags settlement batches whose current stage is past its deadline, and runs
+the nightly anomaly scan.
 
 A tick every minute, plus one at 00:00 Asia/Shanghai, asks :func:`app.rules.schedule.due_jobs`
 what is due *now* by the service clock, so a run missed while the service was down is caught
@@ -123,12 +124,24 @@ def run_due_jobs(holder: str) -> list[dict]:
 
 def run_daily_jobs(holder: str) -> list[dict]:
     """Once a day (by the service clock), if this process holds the lease: flag overdue
-    settlement stages."""
+    settlement stages, then scan for anomalies (each in its own transaction)."""
+    done = []
     with session_scope() as session:
-        if not acquire_lease(session, holder) or jobs.ran_today(session, "flag_overdue"):
+        if not acquire_lease(session, holder):
             return []
-        flagged, run = jobs.run_flag_overdue(session, trigger="schedule")
-    return [{"job": "flag_overdue", "day": str(clock.today()), "job_run_id": run.id, "flagged": flagged}]
+        if not jobs.ran_today(session, "flag_overdue"):
+            flagged, run = jobs.run_flag_overdue(session, trigger="schedule")
+            done.append(
+                {"job": "flag_overdue", "day": str(clock.today()), "job_run_id": run.id, "flagged": flagged}
+            )
+    # The nightly anomaly scan: the first tick after 00:00 covers the day that just ended.
+    with session_scope() as session:
+        if not jobs.ran_today(session, "anomaly_scan_nightly"):
+            counts, run = jobs.run_nightly_anomaly_scan(session, trigger="schedule")
+            done.append(
+                {"job": "anomaly_scan_nightly", "day": str(clock.today()), "job_run_id": run.id, **counts}
+            )
+    return done
 
 
 class JobScheduler:

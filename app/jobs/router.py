@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.anomalies.schemas import AnomalyScanOut
 from app.deps import CityAdmin, SessionDep, StaffPrincipal
 from app.jobs import service
 from app.jobs.schemas import ExpireOut, IssueOut, JobMonth, JobRunOut
@@ -48,6 +49,19 @@ def expire(body: JobMonth, session: SessionDep, caller: CityAdmin):
         expired=result.expired,
         released_fen=result.released_fen,
         job_run_id=run.id,
+    )
+
+
+@router.post(
+    "/anomaly-scan",
+    response_model=AnomalyScanOut,
+    summary="扫描某月核销的异常交易预警(可重复执行,不会重复预警)",
+    responses=problem_responses(409),
+)
+def anomaly_scan(body: JobMonth, session: SessionDep, caller: CityAdmin):
+    result, run = service.run_anomaly_scan(session, Month.parse(body.month), trigger=f"api:{caller.actor}")
+    return AnomalyScanOut(
+        month=str(result.month), new_anomalies=result.total, by_rule=result.found, job_run_id=run.id
     )
 
 

@@ -117,3 +117,44 @@ def ran_today(session: Session, job: str) -> bool:
         )
         is not None
     )
+
+
+def run_anomaly_scan(session: Session, month: Month, *, trigger: str):
+    """Every anomaly rule over a month's redemptions (safe to repeat: nothing is found twice)."""
+    from app.anomalies.errors import ScanMonthNotStarted
+    from app.anomalies.service import scan_month
+
+    if clock.now() < month.starts_at():
+        raise ScanMonthNotStarted(f"{month} 尚未开始,没有可扫描的核销")
+    run = _start(session, "anomaly_scan", month, trigger)
+    result = scan_month(session, month)
+    _finish(run, {"new": result.total, **result.found})
+    session.flush()
+    return result, run
+
+
+def run_nightly_anomaly_scan(session: Session, *, trigger: str):
+    """The daily scan: the current month, and in a month's first days also the previous one
+    (app.rules.anomalies.scan_months). One run row per day, with each month's counts."""
+    from app.anomalies.service import scan_month, thresholds
+    from app.rules.anomalies import scan_months
+
+    today = clock.today()
+    lock_for_transaction(session, f"job:anomaly_scan_nightly:{today}")
+    run = JobRun(
+        job="anomaly_scan_nightly",
+        period=today,
+        status="running",
+        trigger=trigger,
+        counts={},
+        started_at=clock.now(),
+    )
+    session.add(run)
+    session.flush()
+    counts = {}
+    for month in scan_months(today, thresholds().scan_previous_month_days):
+        result = scan_month(session, month)
+        counts[str(month)] = {"new": result.total, **result.found}
+    _finish(run, counts)
+    session.flush()
+    return counts, run

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigIntegerPK, UtcDateTime, sql_in
 
-ENTRY_KINDS = ("issue", "redeem", "reverse", "expire", "revoke", "reject", "pay")
+ENTRY_KINDS = ("issue", "redeem", "reverse", "expire", "revoke", "reject", "pay", "clawback")
 ACCOUNTS = (
     "voucher",  # an elder's voucher balance (one account per voucher)
     "provider_payable",  # what the program owes a provider for its redemptions
@@ -27,6 +27,7 @@ ACCOUNTS = (
     "program_released",  # face value that came back unused (expired or revoked)
     "program_rejected",  # deductions the district refused to pay at review
     "program_paid",  # what the district paid out to providers
+    "program_clawback",  # paid deductions taken back after a fake-service finding
 )
 
 

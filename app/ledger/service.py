@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.audits.models import AuditFindingRedemption
 from app.ledger.models import JournalEntry, JournalLine
 from app.redemptions.models import Redemption
 from app.rules.ledger import Line, check_balanced
@@ -214,7 +215,8 @@ def verify(session: Session) -> LedgerReport:
     ]
 
     # What the journal owes each provider must equal its posted, unreversed redemptions, less
-    # what settlement rejected and what it paid.
+    # what settlement rejected, what it paid (payable less the clawbacks netted from it), and
+    # what audits clawed back (negative: the provider owes it until a payment nets it).
     payable = select(
         JournalLine.provider_id.label("provider_id"),
         JournalLine.amount_fen.label("journal"),
@@ -226,10 +228,13 @@ def verify(session: Session) -> LedgerReport:
     rejected = select(SettlementItem.provider_id, literal(0), -SettlementItem.deduction_fen).where(
         SettlementItem.rejected.is_(True)
     )
-    paid = select(SettlementLine.provider_id, literal(0), -SettlementLine.payable_fen).where(
-        SettlementLine.paid.is_(True)
-    )
-    movements = union_all(payable, posted, rejected, paid).subquery()
+    paid = select(
+        SettlementLine.provider_id, literal(0), SettlementLine.clawback_fen - SettlementLine.payable_fen
+    ).where(SettlementLine.paid.is_(True))
+    clawed_back = select(
+        AuditFindingRedemption.provider_id, literal(0), -AuditFindingRedemption.deduction_fen
+    ).where(AuditFindingRedemption.effect == "clawback")
+    movements = union_all(payable, posted, rejected, paid, clawed_back).subquery()
     provider_rows = session.execute(
         select(
             movements.c.provider_id,

@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.anomalies import service as anomalies
 from app.auth.principal import Principal
 from app.auth.scope import district_filter
 from app.db import dialect_insert
@@ -275,6 +276,10 @@ def _post(session: Session, caller: Principal, body: RedemptionCreate, now: date
         lines=redeem_lines(voucher.id, provider.id, deduction.deduction_fen),
         created_by=caller.actor,
         redemption_id=redemption.id,
+    )
+    # The cheap anomaly rules (四(二)), recorded in this transaction; the rest run nightly.
+    anomalies.record_inline(
+        session, redemption, ref_price_max_fen=catalogue_item.ref_price_max_fen, elder_status=elder.status
     )
     return redemption_out(redemption, voucher_balance_fen=new_balance)
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +35,7 @@ class SettlementBatch(Base):
         CheckConstraint(
             "central_fen + city_fen + district_fen = payable_fen", name="funding_sums_to_payable"
         ),
+        CheckConstraint("clawback_fen >= 0 AND clawback_fen <= payable_fen", name="clawback_in_range"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -60,6 +62,8 @@ class SettlementBatch(Base):
     central_fen: Mapped[int] = mapped_column(BigInteger)
     city_fen: Mapped[int] = mapped_column(BigInteger)
     district_fen: Mapped[int] = mapped_column(BigInteger)
+    # Clawbacks of earlier months netted from this batch's payments (sum of the lines').
+    clawback_fen: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
 
@@ -92,6 +96,7 @@ class SettlementLine(Base):
     __table_args__ = (
         UniqueConstraint("batch_id", "provider_id"),
         CheckConstraint("payable_fen = deduction_fen - rejected_fen", name="payable"),
+        CheckConstraint("clawback_fen >= 0 AND clawback_fen <= payable_fen", name="clawback_in_range"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True, autoincrement=True)
@@ -101,6 +106,9 @@ class SettlementLine(Base):
     deduction_fen: Mapped[int] = mapped_column(BigInteger)
     rejected_fen: Mapped[int] = mapped_column(BigInteger)
     payable_fen: Mapped[int] = mapped_column(BigInteger)
+    # Clawbacks (fake service found after payment) netted from this payment: the provider is
+    # paid payable_fen - clawback_fen.
+    clawback_fen: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     paid: Mapped[bool]
     paid_on: Mapped[date | None] = mapped_column(Date)
     payment_reference: Mapped[str | None] = mapped_column(String(64))

@@ -67,6 +67,8 @@ def batch_out(session, batch: SettlementBatch) -> dict:
             "deduction_fen": batch.deduction_fen,
             "rejected_fen": batch.rejected_fen,
             "payable_fen": batch.payable_fen,
+            "clawback_fen": batch.clawback_fen,
+            "payment_due_fen": batch.payable_fen - batch.clawback_fen,
         },
         "funding": {
             "central_fen": batch.central_fen,
@@ -82,6 +84,8 @@ def batch_out(session, batch: SettlementBatch) -> dict:
                 "deduction_fen": line.deduction_fen,
                 "rejected_fen": line.rejected_fen,
                 "payable_fen": line.payable_fen,
+                "clawback_fen": line.clawback_fen,
+                "payment_due_fen": line.payable_fen - line.clawback_fen,
                 "paid": line.paid,
                 "paid_on": line.paid_on,
                 "payment_reference": line.payment_reference,

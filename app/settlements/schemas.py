@@ -49,6 +49,8 @@ class TotalsOut(ResponseModel):
     deduction_fen: int
     rejected_fen: int
     payable_fen: int
+    clawback_fen: int = Field(description="本批次抵扣的追回款合计(分)")
+    payment_due_fen: int = Field(description="本批次应支付合计 = 应付 - 抵扣的追回款(分)")
 
 
 class FundingOut(ResponseModel):
@@ -64,6 +66,8 @@ class LineOut(ResponseModel):
     deduction_fen: int
     rejected_fen: int
     payable_fen: int
+    clawback_fen: int = Field(description="抵扣的追回款(此前认定虚假服务的已结算金额,分)")
+    payment_due_fen: int = Field(description="应支付金额 = 应付 - 抵扣的追回款(分)")
     paid: bool
     paid_on: date | None
     payment_reference: str | None

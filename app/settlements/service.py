@@ -12,9 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.audits.models import AuditFindingRedemption
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.calendar.service import working_calendar
+from app.db import lock_for_transaction
 from app.errors import (
     AlreadyPaid,
     AmountMismatch,
@@ -95,6 +97,10 @@ def get_visible_batch(
     return batch
 
 
+# The reason recorded on a redemption an audit excluded from settlement.
+FAKE_SERVICE_REASON = "抽查认定虚假服务"
+
+
 def build_batch(session: Session, caller: Principal, *, district_code: str, month: Month) -> SettlementBatch:
     """Hold every posted redemption of ``month`` whose voucher belongs to an elder of the
     district, one line per provider. Three INSERT … SELECT statements, whatever the volume."""
@@ -103,6 +109,9 @@ def build_batch(session: Session, caller: Principal, *, district_code: str, mont
     now = clock.now()
     if now < month.ends_at():
         raise MonthNotEnded(f"{month} 尚未结束,不能结算")
+    # Shared with audit findings (app.audits.service.settlement_lock): a fake-service finding
+    # either sees this batch or is seen by it.
+    lock_for_transaction(session, f"settlement:{district_code}:{month}")
     calendar = working_calendar(session)
     due = deadlines(month, calendar, civil_submitted_on=None, finance_approved_on=None)
     batch = SettlementBatch(
@@ -191,6 +200,9 @@ def build_batch(session: Session, caller: Principal, *, district_code: str, mont
     batch.redemptions, batch.elders, batch.providers = int(totals[0]), int(totals[1]), int(totals[2])
     batch.amount_fen, batch.deduction_fen = int(totals[3]), int(totals[4])
     _refresh_money(session, batch)
+    session.flush()
+    apply_audit_exclusions(session, batch, actor=caller.actor)
+    net_clawbacks(session, district_code)
     _record(
         session,
         batch,
@@ -233,57 +245,8 @@ def submit_civil_review(
         if parsed is None or parsed in wanted:
             raise InvalidRejection(f"核减记录 {redemption_id} 无效或重复")
         wanted[parsed] = reason
-    rejected_now: dict[uuid.UUID, int] = {}
     if wanted:
-        rows = []
-        wanted_ids = list(wanted)
-        for start in range(0, len(wanted_ids), 1000):  # bounded IN lists, whatever the request size
-            rows += session.execute(
-                select(
-                    SettlementItem.redemption_id,
-                    SettlementItem.provider_id,
-                    SettlementItem.deduction_fen,
-                    SettlementItem.rejected,
-                ).where(
-                    SettlementItem.batch_id == batch.id,
-                    SettlementItem.redemption_id.in_(wanted_ids[start : start + 1000]),
-                )
-            ).all()
-        found = {row.redemption_id: row for row in rows}
-        unknown = [str(r) for r in wanted if r not in found]
-        if unknown:
-            raise InvalidRejection(f"以下核销记录不在本批次中: {', '.join(unknown[:5])}")
-        newly = {rid: reason for rid, reason in wanted.items() if not found[rid].rejected}
-        # Rejected at an earlier submission: stays rejected, with its first reason.
-        for redemption_id in newly:
-            row = found[redemption_id]
-            rejected_now[row.provider_id] = rejected_now.get(row.provider_id, 0) + row.deduction_fen
-        _mark_rejected(session, batch, newly)
-    for provider_id, amount in rejected_now.items():
-        session.execute(
-            update(SettlementLine)
-            .where(SettlementLine.batch_id == batch.id, SettlementLine.provider_id == provider_id)
-            .values(
-                rejected_fen=SettlementLine.rejected_fen + amount,
-                payable_fen=SettlementLine.payable_fen - amount,
-            )
-        )
-    if rejected_now:
-        total = sum(rejected_now.values())
-        ledger.post_entry(
-            session,
-            kind="reject",
-            district_code=batch.district_code,
-            month=batch.month,
-            lines=[
-                Line("provider_payable", -amount, provider_id=pid)
-                for pid, amount in sorted(rejected_now.items())
-            ]
-            + [Line("program_rejected", total)],
-            created_by=caller.actor,
-        )
-        batch.rejected_fen += total
-        _refresh_money(session, batch)
+        reject_in_batch(session, batch, wanted, actor=caller.actor, unknown_is_error=True)
     batch.civil_submitted_on = clock.today()
     batch.finance_review_due = batch_deadlines(session, batch).finance_review
     _apply(
@@ -295,6 +258,142 @@ def submit_civil_review(
     )
     session.flush()
     return batch
+
+
+def reject_in_batch(
+    session: Session,
+    batch: SettlementBatch,
+    reasons: dict[uuid.UUID, str],
+    *,
+    actor: str,
+    unknown_is_error: bool,
+) -> int:
+    """Reject these redemptions of the batch with their reasons: items marked, provider lines
+    and batch totals reduced, one ``reject`` journal entry, clawbacks re-netted. A redemption
+    rejected before stays rejected with its first reason. Returns the fen newly rejected."""
+    rows = []
+    wanted_ids = list(reasons)
+    for start in range(0, len(wanted_ids), 1000):  # bounded IN lists, whatever the request size
+        rows += session.execute(
+            select(
+                SettlementItem.redemption_id,
+                SettlementItem.provider_id,
+                SettlementItem.deduction_fen,
+                SettlementItem.rejected,
+            ).where(
+                SettlementItem.batch_id == batch.id,
+                SettlementItem.redemption_id.in_(wanted_ids[start : start + 1000]),
+            )
+        ).all()
+    found = {row.redemption_id: row for row in rows}
+    unknown = [str(r) for r in reasons if r not in found]
+    if unknown and unknown_is_error:
+        raise InvalidRejection(f"以下核销记录不在本批次中: {', '.join(unknown[:5])}")
+    newly = {rid: reason for rid, reason in reasons.items() if rid in found and not found[rid].rejected}
+    if not newly:
+        return 0
+    rejected_now: dict[uuid.UUID, int] = {}
+    for redemption_id in newly:
+        row = found[redemption_id]
+        rejected_now[row.provider_id] = rejected_now.get(row.provider_id, 0) + row.deduction_fen
+    _mark_rejected(session, batch, newly)
+    # The netted clawbacks are recomputed below (net_clawbacks); clear them first so that no
+    # line's clawback exceeds its lowered payable in between (CHECK clawback_in_range).
+    session.execute(update(SettlementLine).where(SettlementLine.batch_id == batch.id).values(clawback_fen=0))
+    batch.clawback_fen = 0
+    for provider_id, amount in rejected_now.items():
+        session.execute(
+            update(SettlementLine)
+            .where(SettlementLine.batch_id == batch.id, SettlementLine.provider_id == provider_id)
+            .values(
+                rejected_fen=SettlementLine.rejected_fen + amount,
+                payable_fen=SettlementLine.payable_fen - amount,
+            )
+        )
+    total = sum(rejected_now.values())
+    ledger.post_entry(
+        session,
+        kind="reject",
+        district_code=batch.district_code,
+        month=batch.month,
+        lines=[
+            Line("provider_payable", -amount, provider_id=pid) for pid, amount in sorted(rejected_now.items())
+        ]
+        + [Line("program_rejected", total)],
+        created_by=actor,
+    )
+    batch.rejected_fen += total
+    _refresh_money(session, batch)
+    session.flush()
+    net_clawbacks(session, batch.district_code)
+    return total
+
+
+def net_clawbacks(session: Session, district_code: str) -> None:
+    """Net each provider's outstanding clawbacks (fake service found after its money was
+    approved) from its lines in the district's batches still under civil review, oldest month
+    first, never more than a line's payable. Outstanding = clawbacks booked less what batches
+    past civil review have already netted; recomputed whole, so it can be called any time."""
+    booked = dict(
+        session.execute(
+            select(AuditFindingRedemption.provider_id, func.sum(AuditFindingRedemption.deduction_fen))
+            .where(
+                AuditFindingRedemption.district_code == district_code,
+                AuditFindingRedemption.effect == "clawback",
+            )
+            .group_by(AuditFindingRedemption.provider_id)
+        ).all()
+    )
+    open_batches = list(
+        session.scalars(
+            select(SettlementBatch)
+            .where(SettlementBatch.district_code == district_code, SettlementBatch.status == "civil_review")
+            .order_by(SettlementBatch.month)
+        )
+    )
+    if not open_batches:
+        return
+    netted_elsewhere = dict(
+        session.execute(
+            select(SettlementLine.provider_id, func.sum(SettlementLine.clawback_fen))
+            .join(SettlementBatch, SettlementBatch.id == SettlementLine.batch_id)
+            .where(SettlementBatch.district_code == district_code, SettlementBatch.status != "civil_review")
+            .group_by(SettlementLine.provider_id)
+        ).all()
+    )
+    outstanding = {pid: int(fen) - int(netted_elsewhere.get(pid) or 0) for pid, fen in booked.items()}
+    for open_batch in open_batches:
+        batch_total = 0
+        for line in lines_of(session, open_batch):
+            netted = max(0, min(outstanding.get(line.provider_id, 0), line.payable_fen))
+            line.clawback_fen = netted
+            if netted:
+                outstanding[line.provider_id] -= netted
+            batch_total += netted
+        open_batch.clawback_fen = batch_total
+    session.flush()
+
+
+def apply_audit_exclusions(session: Session, batch: SettlementBatch, *, actor: str) -> int:
+    """Reject the batch's redemptions that an audit found to be fake service before they were
+    settled (effect ``excluded``). The findings are few: one small join, not a per-row probe."""
+    excluded = dict(
+        session.execute(
+            select(SettlementItem.redemption_id, AuditFindingRedemption.finding_id)
+            .join(
+                AuditFindingRedemption, AuditFindingRedemption.redemption_id == SettlementItem.redemption_id
+            )
+            .where(
+                SettlementItem.batch_id == batch.id,
+                AuditFindingRedemption.effect == "excluded",
+                SettlementItem.rejected.is_(False),
+            )
+        ).all()
+    )
+    if not excluded:
+        return 0
+    reasons = {rid: f"{FAKE_SERVICE_REASON}(抽查结论 {finding_id})" for rid, finding_id in excluded.items()}
+    return reject_in_batch(session, batch, reasons, actor=actor, unknown_is_error=False)
 
 
 def _mark_rejected(session: Session, batch: SettlementBatch, reasons: dict[uuid.UUID, str]) -> None:
@@ -343,8 +442,8 @@ def record_payment(
     amount_fen: int,
     reference: str,
 ) -> SettlementBatch:
-    """Pay one provider line: the amount must equal its payable; the journal moves it out of
-    the provider's payable. The batch is settled when every line is paid."""
+    """Pay one provider line: the amount must equal its payable less the clawbacks netted from
+    it; the journal moves it out of the provider's payable. The batch is settled when every line is paid."""
     if transition(batch.status, "pay") is None:
         raise InvalidState(f"批次状态为 {batch.status},不能登记支付")
     parsed = parse_id(provider_id)
@@ -359,8 +458,12 @@ def record_payment(
         raise NotFound("本批次中没有该服务机构")
     if line.paid:
         raise AlreadyPaid()
-    if amount_fen != line.payable_fen:
-        raise AmountMismatch(f"应付 {line.payable_fen} 分,登记 {amount_fen} 分")
+    due_fen = line.payable_fen - line.clawback_fen
+    if amount_fen != due_fen:
+        detail = f"应付 {due_fen} 分"
+        if line.clawback_fen:
+            detail += f"(应付 {line.payable_fen} 分,抵扣追回款 {line.clawback_fen} 分)"
+        raise AmountMismatch(f"{detail},登记 {amount_fen} 分")
     today = clock.today()
     line.paid, line.paid_on, line.payment_reference = True, today, reference
     if amount_fen:

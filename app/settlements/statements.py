@@ -74,12 +74,14 @@ LINE_COLUMNS = (
     "抵扣金额(元)",
     "核减金额(元)",
     "应付金额(元)",
+    "抵扣追回款(元)",
+    "应支付金额(元)",
     "是否已支付",
     "支付日期",
     "支付凭证号",
 )
 ROW_WIDTHS = (30, 22, 38, 10, 28, 20, 14, 14, 14, 8, 30, 14, 10)
-LINE_WIDTHS = (30, 22, 10, 16, 16, 16, 12, 12, 24)
+LINE_WIDTHS = (30, 22, 10, 16, 16, 16, 16, 16, 12, 12, 24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +346,7 @@ class LineView:
     deduction_fen: int
     rejected_fen: int
     payable_fen: int
+    clawback_fen: int
     paid: bool
     paid_on: date | None
     payment_reference: str | None
@@ -366,6 +369,7 @@ def batch_lines(session: Session, batch_id: uuid.UUID) -> list[LineView]:
             deduction_fen=line.deduction_fen,
             rejected_fen=line.rejected_fen,
             payable_fen=line.payable_fen,
+            clawback_fen=line.clawback_fen,
             paid=line.paid,
             paid_on=line.paid_on,
             payment_reference=line.payment_reference,
@@ -383,6 +387,8 @@ def _line_cells(sheet, line: LineView, *, leading: Sequence = ()) -> list:
         xlsx.yuan_cell(sheet, line.deduction_fen),
         xlsx.yuan_cell(sheet, line.rejected_fen),
         xlsx.yuan_cell(sheet, line.payable_fen),
+        xlsx.yuan_cell(sheet, line.clawback_fen),
+        xlsx.yuan_cell(sheet, line.payable_fen - line.clawback_fen),
         xlsx.text_cell(sheet, xlsx.yes_no(line.paid)),
         xlsx.date_cell(sheet, line.paid_on),
         xlsx.text_cell(sheet, line.payment_reference),
@@ -435,6 +441,8 @@ def write_batch_xlsx(session: Session, batch: SettlementBatch, out: IO[bytes]) -
         _label(summary, "抵扣金额(元)", xlsx.yuan_cell(summary, batch.deduction_fen)),
         _label(summary, "核减金额(元)", xlsx.yuan_cell(summary, batch.rejected_fen)),
         _label(summary, "应付金额(元)", xlsx.yuan_cell(summary, batch.payable_fen)),
+        _label(summary, "抵扣追回款(元)", xlsx.yuan_cell(summary, batch.clawback_fen)),
+        _label(summary, "应支付金额(元)", xlsx.yuan_cell(summary, batch.payable_fen - batch.clawback_fen)),
         [],
         _label(summary, "中央资金(元)", xlsx.yuan_cell(summary, batch.central_fen)),
         _label(summary, "市级资金(元)", xlsx.yuan_cell(summary, batch.city_fen)),
@@ -454,6 +462,8 @@ def write_batch_xlsx(session: Session, batch: SettlementBatch, out: IO[bytes]) -
             xlsx.yuan_cell(summary, batch.deduction_fen, bold=True),
             xlsx.yuan_cell(summary, batch.rejected_fen, bold=True),
             xlsx.yuan_cell(summary, batch.payable_fen, bold=True),
+            xlsx.yuan_cell(summary, batch.clawback_fen, bold=True),
+            xlsx.yuan_cell(summary, batch.payable_fen - batch.clawback_fen, bold=True),
         ]
     )
     titles = dict(
@@ -542,6 +552,7 @@ def provider_statement(
                 deduction_fen=line.deduction_fen,
                 rejected_fen=line.rejected_fen,
                 payable_fen=line.payable_fen,
+                clawback_fen=line.clawback_fen,
                 paid=line.paid,
                 paid_on=line.paid_on,
                 payment_reference=line.payment_reference,
@@ -610,6 +621,11 @@ def write_provider_xlsx(session: Session, statement: ProviderStatement, out: IO[
         _label(summary, "抵扣金额(元)", xlsx.yuan_cell(summary, statement.totals.deduction_fen)),
         _label(summary, "核减金额(元)", xlsx.yuan_cell(summary, statement.totals.rejected_fen)),
         _label(summary, "应付金额(元)", xlsx.yuan_cell(summary, statement.totals.payable_fen)),
+        _label(
+            summary,
+            "抵扣追回款(元)",
+            xlsx.yuan_cell(summary, sum(entry.line.clawback_fen for entry in statement.lines)),
+        ),
         [],
         xlsx.header_row(summary, ("结算区", "批次状态", *LINE_COLUMNS)),
     ):

@@ -273,7 +273,7 @@ def test_build_holds_the_months_posted_redemptions_of_the_districts_elders(clien
     assert batch["deadlines"] == {"civil_review": "2026-02-13", "finance_review": None, "payment": None}
     assert batch["overdue"] is False
     assert batch["working_days_left"] == 8  # 2-4, 5, 6, 9, 10, 11, 12, 13
-    assert set(batch["totals"]) == TOTAL_FIELDS
+    assert set(batch["totals"]) == TOTAL_FIELDS | {"clawback_fen", "payment_due_fen"}  # the contract's, and clawbacks
     assert batch["totals"] == {
         "redemptions": 4,  # r1, r2, r3, r6: not r4 (reversed), r5 (110108's elder), February's
         "elders": 2,
@@ -282,6 +282,8 @@ def test_build_holds_the_months_posted_redemptions_of_the_districts_elders(clien
         "deduction_fen": 15000 + 40000 + 501 + 4938,
         "rejected_fen": 0,
         "payable_fen": 60439,
+        "clawback_fen": 0,
+        "payment_due_fen": 60439,
     }
     assert (
         batch["funding"]
@@ -359,7 +361,7 @@ def test_an_empty_district_month_builds_an_empty_batch(client, january):
     set_clock(client, "2026-02-03T10:00:00+08:00")
     civil = staff(client, "district_civil", "110101")
     batch = built(client, civil, district_code="110101")
-    assert batch["totals"] == dict.fromkeys(TOTAL_FIELDS, 0)
+    assert batch["totals"] == dict.fromkeys(TOTAL_FIELDS | {"clawback_fen", "payment_due_fen"}, 0)
     assert batch["funding"] == {"central_fen": 0, "city_fen": 0, "district_fen": 0}
     assert batch["lines"] == []
 

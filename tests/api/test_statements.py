@@ -299,13 +299,15 @@ def test_batch_xlsx_summary_first_then_one_sheet_per_provider(client):
         assert cell_fen(labels[label]) == batch["funding"][key], label
 
     header_at = next(i for i, row in enumerate(summary) if row and row[0] == "服务机构")
-    assert summary[header_at][:9] == (
+    assert summary[header_at][:11] == (
         "服务机构",
         "统一社会信用代码",
         "笔数",
         "抵扣金额(元)",
         "核减金额(元)",
         "应付金额(元)",
+        "抵扣追回款(元)",
+        "应支付金额(元)",
         "是否已支付",
         "支付日期",
         "支付凭证号",
@@ -316,17 +318,19 @@ def test_batch_xlsx_summary_first_then_one_sheet_per_provider(client):
     for row in line_rows:
         line = lines[row[0]]
         assert row[2] == line["redemptions"]
-        assert (cell_fen(row[3]), cell_fen(row[4]), cell_fen(row[5])) == (
+        assert tuple(cell_fen(cell) for cell in row[3:8]) == (
             line["deduction_fen"],
             line["rejected_fen"],
             line["payable_fen"],
+            line["clawback_fen"],
+            line["payment_due_fen"],
         )
-        assert row[6] == ("是" if line["paid"] else "否")
+        assert row[8] == ("是" if line["paid"] else "否")
         if line["paid"]:
-            assert row[7].date().isoformat() == line["paid_on"] == "2026-02-03"
-            assert row[8] == line["payment_reference"] == "PAY-2026-0001"
+            assert row[9].date().isoformat() == line["paid_on"] == "2026-02-03"
+            assert row[10] == line["payment_reference"] == "PAY-2026-0001"
         else:
-            assert row[7] is None and row[8] is None
+            assert row[9] is None and row[10] is None
     total_row = summary[header_at + 1 + len(batch["lines"])]
     assert total_row[0] == "合计" and cell_fen(total_row[5]) == batch["totals"]["payable_fen"]
 
