@@ -115,10 +115,11 @@ def new_id() -> uuid.UUID:
 POOL_SIZE = 24
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs) -> Engine:
     """An engine with the service's connection settings.
 
     ``hide_parameters`` keeps bound values (ID numbers, names) out of exception text and logs.
+    ``sqlite_foreign_keys=False`` is for migrations only (see :func:`migration_engine`).
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -135,17 +136,35 @@ def make_engine(url: str, **kwargs) -> Engine:
     options.update(kwargs)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def migration_engine(url: str) -> Engine:
+    """The engine Alembic runs on. On SQLite foreign keys are off while migrations run: a batch
+    migration rebuilds a table (copy, drop, rename), and dropping a table that other rows
+    reference would fail. :func:`check_foreign_keys` checks them all once at the end instead."""
+    from sqlalchemy.pool import NullPool
+
+    return make_engine(url, sqlite_foreign_keys=False, poolclass=NullPool)
+
+
+def check_foreign_keys(connection) -> None:
+    """After migrating SQLite with foreign keys off: refuse to commit if any row lost its parent."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration left rows without their parent (table, rowid, parent): {broken[:5]}")
+
+
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's "begin" event, not the driver, open transactions (see below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA busy_timeout=30000")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")

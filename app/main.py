@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.anomalies.router import router as anomalies_router
+from app.assessments.router import router as assessments_router
 from app.audits.router import router as audits_router
 from app.auth.router import router as staff_router
 from app.calendar.router import router as calendar_router
@@ -79,6 +80,7 @@ def create_app() -> FastAPI:
         anomalies_router,
         sanctions_router,
         provider_lists_router,
+        assessments_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app

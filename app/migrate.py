@@ -19,13 +19,14 @@ def alembic_config() -> Config:
 
 def upgrade(database_url: str | None = None, revision: str = "head") -> None:
     from app.config import get_settings
-    from app.db import make_engine
+    from app.db import check_foreign_keys, migration_engine
 
-    engine = make_engine(database_url or get_settings().database_url)
+    engine = migration_engine(database_url or get_settings().database_url)
     try:
         with engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+            check_foreign_keys(connection)
     finally:
         engine.dispose()

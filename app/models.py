@@ -1,6 +1,7 @@
 """Imports every table so that Alembic and the tests see the whole schema."""
 
 import app.anomalies.models  # noqa: F401  (every table of the module)
+import app.assessments.models  # noqa: F401
 import app.audits.models  # noqa: F401
 import app.sanctions.models  # noqa: F401
 from app.auth.models import StaffMember

@@ -9,7 +9,7 @@ from alembic import context
 
 import app.models  # noqa: F401  (registers every table)
 from app.config import get_settings
-from app.db import Base, make_engine
+from app.db import Base, check_foreign_keys, migration_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -45,12 +45,13 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(get_settings().database_url)
+    engine = migration_engine(get_settings().database_url)
     try:
         with engine.connect() as connection:
             _configure(connection)
             with context.begin_transaction():
                 context.run_migrations()
+                check_foreign_keys(connection)
     finally:
         engine.dispose()
 

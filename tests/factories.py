@@ -183,3 +183,53 @@ def ledger_verify(client) -> dict:
 
 def run_job(client, job: str, month: str):
     return client.post(f"{API}/jobs/{job}", json={"month": month}, headers=admin_headers())
+
+
+# --- assessments (issue 6) ------------------------------------------------------------------------
+# A total per level, well inside each GB/T 42195-2022 band (C.3).
+LEVEL_TOTALS = {"intact": 90, "mild": 70, "moderate": 50, "severe": 40, "complete": 20}
+
+
+def assessment_scores(total: int) -> dict[str, int]:
+    """The 26 item scores adding up to ``total`` (0-90): items filled to their maximum in table
+    order, the rest 0."""
+    from app.rules.assessment import ITEMS
+
+    scores, left = {}, total
+    for item in ITEMS:
+        scores[item.code] = min(item.max_score, left)
+        left -= scores[item.code]
+    assert left == 0, total
+    return scores
+
+
+def assessment_body(
+    elder_id: str, *, level: str = "moderate", assessed_on: str = "2026-03-10", **overrides
+) -> dict:
+    body = {
+        "elder_id": elder_id,
+        "assessor_name": "王医生",
+        "assessor_certificate_no": "PG-2026-0001",
+        "assessed_on": assessed_on,
+        "visit": "home",
+        "scores": assessment_scores(LEVEL_TOTALS[level]),
+    }
+    body.update(overrides)
+    return body
+
+
+def submit_assessment(client, agency: dict | None, elder_id: str, **fields):
+    """POST /assessments with ``agency``'s key (a make_provider result), or as the admin when None."""
+    headers = bearer(agency["api_key"]) if agency else admin_headers()
+    return client.post(f"{API}/assessments", json=assessment_body(elder_id, **fields), headers=headers)
+
+
+def approved_assessment(client, agency: dict, elder_id: str, *, headers=None, **fields) -> dict:
+    """An assessment submitted by ``agency`` and approved (by the admin unless ``headers``)."""
+    response = submit_assessment(client, agency, elder_id, **fields)
+    assert response.status_code == 201, response.text
+    decided = client.post(
+        f"{API}/assessments/{response.json()['id']}/approve", headers=headers or admin_headers()
+    )
+    assert decided.status_code == 200, decided.text
+    return decided.json()

@@ -18,12 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.assessments import service as assessments
 from app.audits.errors import ElderNotSampled, InvalidFinding
 from app.audits.models import AuditFinding, AuditFindingRedemption, AuditSample, AuditSampleUnit
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.db import lock_for_transaction
-from app.elders.models import Elder
 from app.errors import MonthNotEnded, NotFound
 from app.ids import parse_id
 from app.ledger import service as ledger
@@ -77,18 +77,30 @@ def redemption_population(session: Session, district_code: str, month: Month) ->
 
 
 def assessment_population(session: Session, district_code: str, month: Month) -> list[sampling.Unit]:
-    """The district's elders holding a voucher that month, in the stratum of their assessed
-    disability level (each level checked in proportion)."""
-    rows = session.execute(
-        select(Elder.id, Elder.disability_level).where(
-            Elder.id.in_(
-                select(Voucher.elder_id).where(
-                    Voucher.district_code == district_code, Voucher.month == month.first_day
-                )
-            )
+    """The district's elders holding a monthly voucher that month, each in the stratum of the
+    assessment agency whose approved record their subsidy rested on at the end of the month
+    (``agency:<provider id>``; each agency's results checked in proportion). Elders with no
+    approved record in the ledger (exempt from a new assessment under 二(二), or registered with
+    an assessment made outside it) are in the stratum ``exempt``."""
+    holders = (
+        select(Voucher.elder_id)
+        .where(
+            Voucher.district_code == district_code,
+            Voucher.month == month.first_day,
+            Voucher.kind == "monthly",
         )
-    ).all()
-    return [sampling.Unit(str(elder_id), f"level:{level or 'none'}") for elder_id, level in rows]
+        .distinct()
+    )
+    agency_of = {
+        elder_id: agency_id
+        for elder_id, _assessment_id, agency_id in session.execute(
+            assessments.in_force(holders, month.ends_at())
+        )
+    }
+    return [
+        sampling.Unit(str(elder_id), f"agency:{agency_of[elder_id]}" if elder_id in agency_of else "exempt")
+        for elder_id in session.scalars(holders)
+    ]
 
 
 def population_of(session: Session, district_code: str, month: Month, kind: str) -> list[sampling.Unit]:

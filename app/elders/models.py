@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
     Uuid,
@@ -16,10 +17,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigIntegerPK, UtcDateTime, new_id, sql_in
-from app.rules.eligibility import DisabilityLevel, Residency
+from app.rules.eligibility import ALLOWANCE_TIERS, DisabilityLevel, Residency
 
 ELDER_STATUSES = ("pending", "approved", "suspended")
-SUSPENSION_REASONS = ("deceased", "moved_out", "no_longer_eligible", "other")
+# assessed_below_moderate: set by an approved assessment (app/assessments), not chosen by hand.
+SUSPENSION_REASONS = ("deceased", "moved_out", "no_longer_eligible", "other", "assessed_below_moderate")
 
 
 class Elder(Base):
@@ -38,6 +40,11 @@ class Elder(Base):
             "suspension_reason IS NULL OR " + sql_in("suspension_reason", SUSPENSION_REASONS),
             name="suspension_reason",
         ),
+        CheckConstraint(
+            "disability_allowance_tier IS NULL OR disability_allowance_tier IN "
+            f"({', '.join(str(tier) for tier in ALLOWANCE_TIERS)})",
+            name="disability_allowance_tier",
+        ),
         Index(None, "district_code", "status"),
     )
 
@@ -50,6 +57,9 @@ class Elder(Base):
     disability_level: Mapped[str] = mapped_column(String(10))
     assessed_on: Mapped[date] = mapped_column(Date)
     benefits: Mapped[list[str]] = mapped_column(JSON)
+    # The 失能老年人护理补贴 tier (yuan/month) held when applying; kept after the elder leaves the
+    # allowance (一(八)3), because the 400/600 tiers exempt from a new assessment (二(二)).
+    disability_allowance_tier: Mapped[int | None] = mapped_column(SmallInteger)
     status: Mapped[str] = mapped_column(String(10))
     # Eligibility as last computed by app.rules.eligibility (at application, change, approval).
     eligible: Mapped[bool]

@@ -48,6 +48,7 @@ def elder_out(elder: Elder) -> dict:
         "disability_level": elder.disability_level,
         "assessed_on": elder.assessed_on,
         "benefits": list(elder.benefits),
+        "disability_allowance_tier": elder.disability_allowance_tier,
         "status": elder.status,
         "eligible": elder.eligible,
         "ineligible_reasons": service.reasons_with_titles(list(elder.ineligible_reasons)),

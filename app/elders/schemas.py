@@ -16,6 +16,7 @@ from app.schemas import (
 )
 
 PersonName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+AllowanceTier = Literal[200, 400, 600]  # app.rules.eligibility.ALLOWANCE_TIERS
 
 
 class SuspensionReason(StrEnum):
@@ -40,6 +41,8 @@ class ElderCreate(RequestModel):
     disability_level: DisabilityLevel
     assessed_on: IsoDate
     benefits: list[Benefit] = Field(default_factory=list, max_length=len(Benefit))
+    # 失能老年人护理补贴 tier (yuan/month) held when applying; 400/600 exempt from reassessment.
+    disability_allowance_tier: AllowanceTier | None = None
 
     _benefits_unique = field_validator("benefits")(_unique)
 
@@ -52,6 +55,7 @@ class ElderUpdate(RequestModel):
     disability_level: DisabilityLevel | None = None
     assessed_on: IsoDate | None = None
     benefits: list[Benefit] | None = Field(default=None, max_length=len(Benefit))
+    disability_allowance_tier: AllowanceTier | None = None
 
     _benefits_unique = field_validator("benefits")(lambda value: value if value is None else _unique(value))
 
@@ -76,6 +80,7 @@ class ElderOut(ResponseModel):
     disability_level: str
     assessed_on: date
     benefits: list[str]
+    disability_allowance_tier: int | None
     status: str
     eligible: bool
     ineligible_reasons: list[IneligibleReason]

@@ -26,6 +26,7 @@ from app.ids import parse_id
 from app.providers.models import Provider
 from app.reference.service import ensure_district
 from app.rules.eligibility import (
+    ELIGIBLE_LEVELS,
     REASON_TITLES,
     Benefit,
     DisabilityLevel,
@@ -38,6 +39,9 @@ from app.rules.eligibility import (
 from app.rules.identity import birth_date_of, normalise_id_number
 from app.vouchers import service as vouchers
 from app.vouchers.models import Voucher
+
+# The suspension reason an approved assessment below moderate sets (app.elders.models).
+ASSESSED_BELOW_MODERATE = "assessed_below_moderate"
 
 
 def eligibility_rules() -> EligibilityRules:
@@ -55,6 +59,7 @@ def evaluate(elder: Elder, today: date) -> Eligibility:
         benefits=frozenset(Benefit(b) for b in elder.benefits),
         birth_date=elder.birth_date,
         assessed_on=elder.assessed_on,
+        disability_allowance_tier=elder.disability_allowance_tier,
     )
     return assess_eligibility(facts, eligibility_rules(), today)
 
@@ -121,6 +126,7 @@ def create_elder(session: Session, caller: Principal, data: ElderCreate) -> Elde
         disability_level=data.disability_level.value,
         assessed_on=data.assessed_on,
         benefits=sorted(b.value for b in data.benefits),
+        disability_allowance_tier=data.disability_allowance_tier,
         status="pending",
         created_at=clock.now(),
         created_by=caller.actor,
@@ -197,6 +203,40 @@ def approve_elder(session: Session, caller: Principal, elder: Elder) -> tuple[El
     session.flush()
     voucher = vouchers.issue_for_elder(session, elder, clock.current_month(), actor=caller.actor)
     return elder, voucher
+
+
+def apply_assessment(
+    session: Session,
+    caller: Principal,
+    elder: Elder,
+    *,
+    level: DisabilityLevel,
+    assessed_on: date,
+    note: str,
+) -> bool:
+    """An approved assessment's result becomes the elder's facts (app/assessments), eligibility is
+    recomputed, and an approved elder now below moderate stops getting vouchers from the next
+    month, as a suspension confirmed today would (二(三)). Pending and suspended elders keep their
+    status: approval stays the district's own step. True when the elder was suspended."""
+    elder.disability_level = level.value
+    elder.assessed_on = assessed_on
+    _refresh_eligibility(elder, clock.today())
+    suspend = elder.status == "approved" and level not in ELIGIBLE_LEVELS
+    if suspend:
+        elder.status = "suspended"
+        elder.suspended_at = clock.now()
+        elder.suspension_reason = ASSESSED_BELOW_MODERATE
+        elder.last_voucher_month = clock.current_month().first_day
+        _record(
+            session,
+            elder,
+            from_status="approved",
+            actor=caller.actor,
+            reason=ASSESSED_BELOW_MODERATE,
+            note=note,
+        )
+    session.flush()
+    return suspend
 
 
 def suspend_elder(session: Session, caller: Principal, elder: Elder, data: ElderSuspend) -> Elder:

@@ -71,6 +71,8 @@ class EligibilityFacts:
     benefits: frozenset[Benefit]
     birth_date: date
     assessed_on: date
+    # The 失能老年人护理补贴 tier (yuan/month, 京民养老发〔2019〕160号 二(二)) held when applying.
+    disability_allowance_tier: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,10 +113,82 @@ def assess_eligibility(facts: EligibilityFacts, rules: EligibilityRules, today: 
         reasons.append("UNDER_MINIMUM_AGE")
     if facts.assessed_on > today:
         reasons.append("ASSESSMENT_IN_FUTURE")
-    elif today > assessment_valid_until(facts.assessed_on, rules.assessment_valid_months):
+    elif today > assessment_valid_until(
+        facts.assessed_on, rules.assessment_valid_months
+    ) and not exempt_by_allowance_tier(facts.disability_allowance_tier, facts.assessed_on):
+        # 二(二): the 400/600 yuan tier stands in for a new assessment, so its date does not expire.
         reasons.append("ASSESSMENT_EXPIRED")
     for benefit, reason in EXCLUDING_BENEFITS.items():
         if benefit in facts.benefits:
             reasons.append(reason)
     # Residency: every value of Residency qualifies (一(一)); LTCI never excludes (一(八)2).
     return Eligibility(eligible=not reasons, reasons=tuple(reasons))
+
+
+# --- 二(二): who needs a new assessment -----------------------------------------------------------
+# "2026年1月1日前评估为中度以上失能的老年人且在评估结论有效期内的,以及正在享受失能护理补贴400元、
+# 600元档的残疾老年人可不重新评估。2026年1月1日以后申请 … 均应 … 申请失能评估。"
+NEW_ASSESSMENTS_FROM = date(2026, 1, 1)
+# 京民养老发〔2019〕160号 二(二) 1-3: 600 (重度失能; 一级视力/肢体/智力/精神残疾; …), 400 (二级视力/肢体;
+# 二、三级智力/精神残疾), 200 (一、二级听力/言语残疾). Only 400 and 600 exempt.
+ALLOWANCE_TIERS = (200, 400, 600)
+EXEMPTING_ALLOWANCE_TIERS = frozenset({400, 600})
+
+
+class AssessmentBasis(StrEnum):
+    """Why an elder does or does not need a new assessment, as stable codes."""
+
+    EXEMPT_ALLOWANCE_TIER = "EXEMPT_ALLOWANCE_TIER"  # on the 400/600 tier: not reassessed
+    EXEMPT_PRIOR_ASSESSMENT = "EXEMPT_PRIOR_ASSESSMENT"  # moderate+ before 2026, still valid
+    CURRENT_ASSESSMENT = "CURRENT_ASSESSMENT"  # moderate+ from 2026 on, still valid
+    LEVEL_BELOW_MODERATE = "LEVEL_BELOW_MODERATE"  # only a new assessment can qualify the elder
+    ASSESSMENT_EXPIRED = "ASSESSMENT_EXPIRED"
+    ASSESSMENT_IN_FUTURE = "ASSESSMENT_IN_FUTURE"
+
+
+ASSESSMENT_BASIS_TITLES = {
+    AssessmentBasis.EXEMPT_ALLOWANCE_TIER: "正在享受失能护理补贴400元或600元档,可不重新评估",
+    AssessmentBasis.EXEMPT_PRIOR_ASSESSMENT: "2026年1月1日前评估为中度以上失能且在评估结论有效期内,可不重新评估",
+    AssessmentBasis.CURRENT_ASSESSMENT: "已评估为中度以上失能且在评估结论有效期内",
+    AssessmentBasis.LEVEL_BELOW_MODERATE: "能力评估等级低于中度失能,须重新评估方可申领",
+    AssessmentBasis.ASSESSMENT_EXPIRED: "能力评估结论已超过有效期,须重新评估",
+    AssessmentBasis.ASSESSMENT_IN_FUTURE: "评估日期晚于当前日期,须重新评估",
+}
+
+
+@dataclass(frozen=True)
+class AssessmentNeed:
+    needed: bool
+    basis: AssessmentBasis
+
+
+def exempt_by_allowance_tier(allowance_tier: int | None, assessed_on: date) -> bool:
+    """On the 400/600 tier and not assessed under the program since: a program assessment
+    (from 2026-01-01) replaces the tier as the elder's basis and then stands on its own validity."""
+    return allowance_tier in EXEMPTING_ALLOWANCE_TIERS and assessed_on < NEW_ASSESSMENTS_FROM
+
+
+def needs_new_assessment(
+    *,
+    disability_level: DisabilityLevel,
+    assessed_on: date,
+    disability_allowance_tier: int | None,
+    today: date,
+    valid_months: int,
+) -> AssessmentNeed:
+    """Whether the elder must be (re)assessed before the voucher can rest on their level (二(二)).
+
+    A level below moderate always needs a new assessment (nothing else can qualify the elder);
+    then a date in the future; then the tier exemption; then the assessment's own validity, before or from 2026-01-01.
+    """
+    if disability_level not in ELIGIBLE_LEVELS:
+        return AssessmentNeed(True, AssessmentBasis.LEVEL_BELOW_MODERATE)
+    if assessed_on > today:
+        return AssessmentNeed(True, AssessmentBasis.ASSESSMENT_IN_FUTURE)
+    if exempt_by_allowance_tier(disability_allowance_tier, assessed_on):
+        return AssessmentNeed(False, AssessmentBasis.EXEMPT_ALLOWANCE_TIER)
+    if today > assessment_valid_until(assessed_on, valid_months):
+        return AssessmentNeed(True, AssessmentBasis.ASSESSMENT_EXPIRED)
+    if assessed_on < NEW_ASSESSMENTS_FROM:
+        return AssessmentNeed(False, AssessmentBasis.EXEMPT_PRIOR_ASSESSMENT)
+    return AssessmentNeed(False, AssessmentBasis.CURRENT_ASSESSMENT)

@@ -40,6 +40,7 @@ from sqlalchemy import select, update
 from tests.conftest import admin_headers
 from tests.factories import (
     API,
+    approved_assessment,
     approved_elder,
     assert_problem,
     bearer,
@@ -426,22 +427,31 @@ def test_the_draw_recomputes_from_the_published_seed_and_population(client, marc
 
 @pytest.mark.backends("sqlite")  # 202 requests: ~12 s on PostgreSQL; the draw is the same code there
 def test_a_larger_stratified_population_recomputes_too(client):
-    """101 elders holding a voucher in 110101, in three levels: n = ceil(101/100) = 2 drawn by the
-    systematic rule across the strata, and the independent recomputation gives the same two."""
+    """101 elders holding a voucher in 110101, in three strata (assessed by agency A, by agency B,
+    and exempt: no assessment record): n = ceil(101/100) = 2 drawn by the systematic rule across
+    the strata, and the independent recomputation gives the same two."""
     civil = staff(client, "district_civil", "110101")
+    agencies = [make_provider(client, kind="assessment_agency", district_code="110101") for _ in range(2)]
     levels = ("moderate", "severe", "complete")
+    expected = {}
     for i in range(101):
-        approved_elder(
+        elder = approved_elder(
             client, district_code="110101", disability_level=levels[i % 3], birth=f"1940{i % 12 + 1:02d}15"
         )
+        if i % 3 < 2:
+            agency = agencies[i % 3]
+            approved_assessment(client, agency, elder["id"], level=levels[i % 3])
+            expected[elder["id"]] = f"agency:{agency['id']}"
+        else:
+            expected[elder["id"]] = "exempt"
     set_clock(client, APRIL)
     response = draw(client, civil, kind="assessment", district="110101")
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["population"], body["sample_size"]) == (101, 2)
     units = population_units(client, body["id"])
-    assert len(units) == 101
-    assert {stratum for _e, stratum in units} == {f"level:{level}" for level in levels}
+    assert dict(units) == expected
+    assert {stratum for _e, stratum in units} == {f"agency:{a['id']}" for a in agencies} | {"exempt"}
     assert independent_draw(body["seed"], units) == body["elder_ids"]
     assert len(set(body["elder_ids"])) == 2
     assert digest(units) == body["population_sha256"]
@@ -533,23 +543,20 @@ def test_a_stratum_change_after_the_draw_changes_the_population(client, march, s
 # === 4. assessment samples =========================================================================
 def test_assessment_population_is_the_districts_elders_holding_a_voucher(client, march):
     """kind=assessment: every elder of the district with a voucher that month (whether or not it
-    redeemed: e5 too), in the stratum of its disability level; not another district's elder and
-    not an elder still pending (no voucher)."""
+    redeemed: e5 too), in the stratum of the assessment agency whose approved record its level
+    rested on when the month ended (e1); elders without one (registered with their assessment)
+    are ``exempt``, also e2, whose assessment was approved only after the month; not another
+    district's elder and not an elder still pending (no voucher)."""
     make_elder(client, district_code=DISTRICT)  # pending: no voucher
+    agency = make_provider(client, kind="assessment_agency", district_code=DISTRICT)
+    approved_assessment(client, agency, march.elders["e1"]["id"], level="severe")
     set_clock(client, APRIL)
+    approved_assessment(client, agency, march.elders["e2"]["id"], level="severe", assessed_on="2026-04-01")
     response = draw(client, march.civil, kind="assessment")
     assert response.status_code == 201, response.text
     body = response.json()
-    expected = {
-        march.elders[key]["id"]: f"level:{level}"
-        for key, level in (
-            ("e1", "severe"),
-            ("e2", "severe"),
-            ("e3", "moderate"),
-            ("e5", "severe"),
-            ("e6", "complete"),
-        )
-    }
+    expected = {march.elders[key]["id"]: "exempt" for key in ("e2", "e3", "e5", "e6")}
+    expected[march.elders["e1"]["id"]] = f"agency:{agency['id']}"
     assert (body["kind"], body["population"], body["sample_size"]) == ("assessment", 5, 1)
     units = population_units(client, body["id"])
     assert dict(units) == expected
