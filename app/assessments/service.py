@@ -45,6 +45,7 @@ from app.errors import (
 from app.ids import parse_id
 from app.providers.models import Provider
 from app.redemptions.models import Redemption
+from app.reference.service import get_catalogue_item
 from app.rules import assessment as scoring
 from app.rules.eligibility import (
     ASSESSMENT_BASIS_TITLES,
@@ -55,6 +56,8 @@ from app.rules.eligibility import (
 )
 from app.rules.identity import normalise_credit_code
 from app.rules.months import BEIJING, Month
+from app.vouchers import service as vouchers
+from app.vouchers.models import Voucher
 
 AGENCY_KIND = "assessment_agency"
 # 一(四) "评估经办机构不得参与提供由本项目补贴的养老服务", and the assessor's pledge
@@ -277,14 +280,29 @@ def approve(
     return assessment, elder
 
 
-def _after_approval(session: Session, caller: Principal, assessment: Assessment, elder: Elder) -> None:
+# Catalogue item 1 (评估服务, 失能等级评估): its reference price is the assessment service fee.
+ASSESSMENT_ITEM = 1
+
+
+def _after_approval(
+    session: Session, caller: Principal, assessment: Assessment, elder: Elder
+) -> Voucher | None:
     """Runs once, in the approval's transaction, after the result became the elder's level.
 
-    Issue 6 item 3 goes here: when ``assessment.final_level`` is moderate or worse, issue the
-    assessment e-voucher (评估电子消费券) that pays the 100 yuan assessment service fee (catalogue
-    item 1) at ``assessment.agency_id``, or record its refund (attachment 5 三); the home-visit fee
-    (``assessment.visit == "home"``) stays the elder's. Nothing is issued yet.
+    Moderate or worse: the elder gets the one-off assessment e-voucher (能力评估电子消费券,
+    attachment 5) worth the assessment service fee, the reference price of catalogue item 1,
+    which the assessing agency redeems through the ordinary redemption endpoint (or, if the elder
+    paid already, redeems and refunds: see docs/decisions.md). Mild or intact: nothing, the elder
+    pays. The home-visit fee (``assessment.visit == "home"``) is always the elder's.
     """
+    if DisabilityLevel(assessment.final_level) not in ELIGIBLE_LEVELS:
+        return None
+    fee = get_catalogue_item(session, ASSESSMENT_ITEM)
+    if fee is None or not fee.ref_price_max_fen:
+        return None
+    return vouchers.issue_assessment_voucher(
+        session, elder, assessment_id=assessment.id, face_value_fen=fee.ref_price_max_fen, actor=caller.actor
+    )
 
 
 def reject(session: Session, caller: Principal, assessment: Assessment, *, note: str) -> Assessment:

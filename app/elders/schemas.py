@@ -95,6 +95,7 @@ class ElderOut(ResponseModel):
 class VoucherOut(ResponseModel):
     id: str
     elder_id: str
+    kind: str = Field(description="monthly(月度消费券)或 assessment(能力评估电子消费券)")
     month: str
     face_value_fen: int
     balance_fen: int

@@ -54,11 +54,13 @@ from app.rules.ledger import redeem_lines, reverse_lines
 from app.rules.months import Month
 from app.rules.policy import Category
 from app.rules.redemption import (
+    ASSESSMENT_RATE,
     Enrolment,
     amount_refusal,
     compute_deduction,
     item_refusal,
     price_warnings,
+    voucher_kind_for,
 )
 from app.schemas import rate_text
 from app.settlements import service as settlements
@@ -203,17 +205,20 @@ def _post(session: Session, caller: Principal, body: RedemptionCreate, now: date
     )
     if refusal:
         raise REFUSALS[refusal]()
-    month = Month.containing(now)
-    if not elder_entitled_now(elder, month):
-        raise ElderNotEligible("该老年人未通过审核或已停发")
-    voucher = vouchers.valid_voucher(session, elder.id, now, for_update=True)
-    if voucher is None:
-        raise NoActiveVoucher("该老年人当前没有有效的电子消费券(未发放、已过期或已作废)")
-    if not (voucher.valid_from <= body.served_at < voucher.valid_until) or body.served_at > now:
-        raise ServedAtOutOfRange()
+    if voucher_kind_for(category) == "assessment":
+        voucher, rate = _assessment_voucher(session, provider, elder.id, body.served_at, now), ASSESSMENT_RATE
+    else:
+        month = Month.containing(now)
+        if not elder_entitled_now(elder, month):
+            raise ElderNotEligible("该老年人未通过审核或已停发")
+        voucher = vouchers.valid_voucher(session, elder.id, now, for_update=True)
+        if voucher is None:
+            raise NoActiveVoucher("该老年人当前没有有效的电子消费券(未发放、已过期或已作废)")
+        if not (voucher.valid_from <= body.served_at < voucher.valid_until) or body.served_at > now:
+            raise ServedAtOutOfRange()
+        rate = policy_for_month(session, Month.of(voucher.month)).rate_for(category)
     if voucher.balance_fen == 0:
         raise VoucherExhausted()
-    rate = policy_for_month(session, Month.of(voucher.month)).rate_for(category)
     deduction = compute_deduction(
         amount_fen=body.amount_fen,
         ltci_paid_fen=body.ltci_paid_fen,
@@ -282,6 +287,26 @@ def _post(session: Session, caller: Principal, body: RedemptionCreate, now: date
         session, redemption, ref_price_max_fen=catalogue_item.ref_price_max_fen, elder_status=elder.status
     )
     return redemption_out(redemption, voucher_balance_fen=new_balance)
+
+
+def _assessment_voucher(
+    session: Session, provider: Provider, elder_id: uuid.UUID, served_at: datetime, now: datetime
+) -> Voucher:
+    """The elder's assessment voucher, usable only by the agency that made the assessment it
+    pays for, for an assessment made on or after that assessment's day (it precedes the
+    voucher: the voucher is issued when the result is approved)."""
+    from app.assessments.models import Assessment
+
+    voucher = vouchers.valid_assessment_voucher(session, elder_id, now)
+    if voucher is None:
+        raise NoActiveVoucher("该老年人当前没有有效的能力评估电子消费券")
+    assessment = session.get(Assessment, voucher.assessment_id)
+    if assessment is None or assessment.agency_id != provider.id:
+        raise ItemNotAllowed("能力评估电子消费券只能由作出该评估的评估机构核销")
+    assessed_from = datetime.combine(assessment.assessed_on, datetime.min.time(), tzinfo=clock.BEIJING)
+    if not (assessed_from <= served_at <= now):
+        raise ServedAtOutOfRange("评估服务时间应在评估当日至今之间")
+    return voucher
 
 
 def redemption_out(redemption: Redemption, *, voucher_balance_fen: int | None = None) -> dict:

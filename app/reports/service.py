@@ -203,7 +203,11 @@ def _settlement(
 
 
 def _utilise(figures: PeriodFigures) -> None:
-    figures.utilisation = utilisation_text(figures.deduction_fen, figures.face_value_fen)
+    """Deduction over face value of the monthly vouchers: the assessment vouchers' deductions
+    (category ``assessment``) are in the totals but not in this ratio, nor is their face value."""
+    assessment = figures.by_category.get("assessment")
+    monthly_deduction = figures.deduction_fen - (assessment.deduction_fen if assessment else 0)
+    figures.utilisation = utilisation_text(monthly_deduction, figures.face_value_fen)
 
 
 def quarterly_report(

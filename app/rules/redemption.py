@@ -88,11 +88,10 @@ def item_refusal(
     enrolments: list[Enrolment],
     service_day: date,
 ) -> str | None:
-    """Whether this provider may redeem this item for this elder from a monthly voucher."""
+    """Whether this provider may redeem this item for this elder (item 1, the assessment, only
+    from the assessment voucher: see ``voucher_kind_for``)."""
     if category not in KIND_CATEGORIES.get(provider_kind, frozenset()):
         return "ITEM_NOT_ALLOWED"
-    if category is Category.ASSESSMENT:
-        return "NOT_REDEEMABLE"  # item 1 is paid by the assessment voucher, not the monthly one
     for enrolment in enrolments:
         if enrolment.provider_id != provider_id or not enrolment.active_on(service_day):
             continue
@@ -101,6 +100,16 @@ def item_refusal(
         if enrolment.kind == "station_basic_services" and item in STATION_BASIC_SERVICE_ITEMS:
             return "NOT_REDEEMABLE"  # 一(八)4
     return None
+
+
+# The assessment voucher pays the whole assessment service fee (attachment 5: 评估服务费可通过
+# 能力评估电子消费券予以抵扣), up to its face value; the monthly rates do not apply to it.
+ASSESSMENT_RATE = Decimal(1)
+
+
+def voucher_kind_for(category: Category) -> str:
+    """Which voucher pays for a category: the assessment voucher for item 1, else the monthly."""
+    return "assessment" if category is Category.ASSESSMENT else "monthly"
 
 
 def price_warnings(amount_fen: int, ref_price_max_fen: int | None) -> list[str]:

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, UtcDateTime, sql_in
 
 VOUCHER_STATUSES = ("active", "expired", "revoked")
-VOUCHER_KINDS = ("monthly",)
+# monthly: one per elder and natural month (二(三)); assessment: one-off, pays the assessment
+# service fee (catalogue item 1) when the result is moderate or worse (attachment 5).
+VOUCHER_KINDS = ("monthly", "assessment")
 
 
 class Voucher(Base):
@@ -58,3 +60,5 @@ class Voucher(Base):
     # The job run that issued it (NULL when issued at approval); lets the run journal exactly
     # the vouchers it inserted, set-based.
     issue_job_run_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The assessment an assessment voucher pays for (NULL for monthly vouchers).
+    assessment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

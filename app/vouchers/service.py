@@ -21,6 +21,7 @@ from app.rules.months import Month
 from app.vouchers.models import Voucher
 
 MONTHLY = "monthly"
+ASSESSMENT = "assessment"
 
 
 def effective_status(voucher: Voucher, now: datetime) -> str:
@@ -35,6 +36,7 @@ def voucher_out(voucher: Voucher, now: datetime | None = None) -> dict:
     return {
         "id": str(voucher.id),
         "elder_id": str(voucher.elder_id),
+        "kind": voucher.kind,
         "month": str(Month.of(voucher.month)),
         "face_value_fen": voucher.face_value_fen,
         "balance_fen": voucher.balance_fen,
@@ -118,6 +120,63 @@ def issue_for_elder(session: Session, elder: Elder, month: Month, *, actor: str)
         lines=issue_lines(voucher.id, face_value),
         created_by=actor,
     )
+    return voucher
+
+
+def issue_assessment_voucher(
+    session: Session, elder: Elder, *, assessment_id: uuid.UUID, face_value_fen: int, actor: str
+) -> Voucher | None:
+    """The one-off assessment e-voucher (attachment 5): it pays the assessment service fee at the
+    agency that assessed the elder. Valid from now to the end of this month, like a monthly
+    voucher, so that its redemption is settled with this month. One per elder and month (a
+    second approved assessment in the same month gets none): None then."""
+    month = clock.current_month()
+    now = clock.now()
+    voucher = Voucher(
+        id=uuid.uuid4(),
+        district_code=elder.district_code,
+        elder_id=elder.id,
+        kind=ASSESSMENT,
+        month=month.first_day,
+        face_value_fen=face_value_fen,
+        balance_fen=face_value_fen,
+        status="active",
+        valid_from=now,
+        valid_until=month.ends_at(),
+        issued_at=now,
+        assessment_id=assessment_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(voucher)
+            session.flush()
+    except IntegrityError:
+        return None
+    ledger.post_entry(
+        session,
+        kind="issue",
+        district_code=voucher.district_code,
+        month=voucher.month,
+        lines=issue_lines(voucher.id, face_value_fen),
+        created_by=actor,
+    )
+    return voucher
+
+
+def valid_assessment_voucher(session: Session, elder_id: uuid.UUID, now: datetime) -> Voucher | None:
+    """The elder's assessment voucher valid at ``now`` (locked for the redemption), or None."""
+    voucher = session.scalars(
+        select(Voucher)
+        .where(
+            Voucher.elder_id == elder_id,
+            Voucher.month == Month.containing(now).first_day,
+            Voucher.kind == ASSESSMENT,
+            Voucher.status == "active",
+        )
+        .with_for_update()
+    ).one_or_none()
+    if voucher is None or not (voucher.valid_from <= now < voucher.valid_until):
+        return None
     return voucher
 
 

@@ -304,7 +304,9 @@ def test_from_an_assessment_to_an_approved_elder_with_a_voucher(client, agency, 
         "2026-03-10",
     )
     assert (after["eligible"], after["ineligible_reasons"]) == (True, [])
-    assert vouchers_of(client, elder["id"]) == []  # approving the result is not approving the elder
+    # Approving the result is not approving the elder: no monthly voucher yet, only the one-off
+    # assessment voucher for the fee (tests/api/test_assessment_voucher.py).
+    assert [v["kind"] for v in vouchers_of(client, elder["id"])] == ["assessment"]
 
     status = status_of(client, elder["id"])
     assert (status["needs_new_assessment"], status["basis"]) == (False, "CURRENT_ASSESSMENT")

@@ -464,9 +464,10 @@ def test_item_not_allowed(client, elder, kind, item):
 
 
 def test_assessment_item_is_not_redeemable_from_the_monthly_voucher(client, elder):
+    """Item 1 is paid only by an assessment voucher (tests/api/test_assessment_voucher.py)."""
     agency = make_provider(client, kind="assessment_agency")
     before = state(client, elder["id"])
-    assert_problem(redeem(client, agency, elder["id"], item=1, amount_fen=10000), 422, "NOT_REDEEMABLE")
+    assert_problem(redeem(client, agency, elder["id"], item=1, amount_fen=10000), 409, "NO_ACTIVE_VOUCHER")
     assert state(client, elder["id"]) == before
 
 

@@ -20,6 +20,7 @@ from app.rules.redemption import (
     compute_deduction,
     item_refusal,
     price_warnings,
+    voucher_kind_for,
 )
 
 D = Decimal
@@ -173,11 +174,16 @@ def test_item_refusal_by_kind_and_category(kind: str, category: Category) -> Non
     got = refusal(kind, ITEM_OF[category], category)
     if category not in ALLOWED[kind]:
         assert got == "ITEM_NOT_ALLOWED"
-    elif category is Category.ASSESSMENT:
-        # Item 1 is paid by the separate assessment voucher, never by the monthly one.
-        assert got == "NOT_REDEEMABLE"
     else:
         assert got is None
+
+
+@pytest.mark.parametrize(
+    ("category", "kind"),
+    [(Category.ASSESSMENT, "assessment"), (Category.HOME_COMMUNITY, "monthly"), (Category.INSTITUTION, "monthly")],
+)
+def test_item_1_is_paid_by_the_assessment_voucher_everything_else_by_the_monthly(category, kind) -> None:
+    assert voucher_kind_for(category) == kind
 
 
 def test_unknown_kind_may_provide_nothing() -> None:
