@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 from stdnum.cn import ric, uscc
 
@@ -36,6 +37,31 @@ def make_staff(client, *, role: str, district_code: str | None = None, name: str
     response = client.post("/api/v1/staff", json=body, headers=admin_headers())
     assert response.status_code == 201, response.text
     return response.json()["token"]
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A staff account made by :func:`staff`: its id and its token."""
+
+    id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.id}"
+
+
+def staff(client, role: str, district_code: str | None = None) -> Staff:
+    body = {"name": f"{role}-{district_code}", "role": role}
+    if district_code:
+        body["district_code"] = district_code
+    response = client.post(f"{API}/staff", json=body, headers=admin_headers())
+    assert response.status_code == 201, response.text
+    return Staff(response.json()["id"], response.json()["token"])
 
 
 def make_provider(

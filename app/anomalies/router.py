@@ -6,7 +6,6 @@ admins all); providers see none. A district's civil-affairs staff (or a city adm
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,6 +14,7 @@ from app.anomalies import service
 from app.anomalies.models import Anomaly
 from app.anomalies.schemas import AnomalyOut, AnomalyPage, AnomalyResolve
 from app.deps import RegistryOfficer, SessionDep, StaffPrincipal
+from app.ids import parse_id
 from app.redemptions.models import Redemption
 from app.routing import TransactionRetryRoute
 from app.rules.anomalies import RULE_CODES, RULES
@@ -35,12 +35,8 @@ def _evidence_out(evidence: dict) -> dict:
     # Ids built in SQL are hex on SQLite and hyphenated on PostgreSQL: show one form.
     out = {}
     for key, value in (evidence or {}).items():
-        if key.endswith("_id") and isinstance(value, str) and len(value) in (32, 36):
-            try:
-                value = str(uuid.UUID(value))
-            except ValueError:
-                pass
-        out[key] = value
+        parsed = parse_id(value) if key.endswith("_id") and isinstance(value, str) else None
+        out[key] = str(parsed) if parsed is not None else value
     return out
 
 

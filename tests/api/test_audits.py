@@ -40,6 +40,7 @@ from sqlalchemy import select, update
 from tests.conftest import admin_headers
 from tests.factories import (
     API,
+    Staff,
     approved_assessment,
     approved_elder,
     assert_problem,
@@ -50,6 +51,7 @@ from tests.factories import (
     redeem,
     run_job,
     set_clock,
+    staff,
 )
 
 DISTRICT = "110105"
@@ -76,27 +78,6 @@ SAMPLE_FIELDS = {
 
 
 # --- staff and the March scenario ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Staff:
-    id: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return bearer(self.token)
-
-    @property
-    def actor(self) -> str:
-        return f"staff:{self.id}"
-
-
-def staff(client, role: str, district_code: str | None = None) -> Staff:
-    body = {"name": f"{role}-{district_code}", "role": role}
-    if district_code:
-        body["district_code"] = district_code
-    response = client.post(f"{API}/staff", json=body, headers=admin_headers())
-    assert response.status_code == 201, response.text
-    return Staff(response.json()["id"], response.json()["token"])
 
 
 @dataclass

@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from tests.conftest import admin_headers
 from tests.factories import (
     API,
+    Staff,
     approved_elder,
     assert_problem,
     bearer,
@@ -36,6 +37,7 @@ from tests.factories import (
     redeem,
     run_job,
     set_clock,
+    staff,
 )
 
 DISTRICT = "110105"
@@ -64,27 +66,6 @@ TOTAL_FIELDS = {
 LINE_FIELDS = {"provider_id", "redemptions", "deduction_fen", "rejected_fen", "payable_fen", "paid"}
 
 
-@dataclass(frozen=True)
-class Staff:
-    id: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return bearer(self.token)
-
-    @property
-    def actor(self) -> str:
-        return f"staff:{self.id}"
-
-
-def staff(client, role: str, district_code: str | None = None) -> Staff:
-    body = {"name": f"{role}-{district_code}", "role": role}
-    if district_code:
-        body["district_code"] = district_code
-    response = client.post(f"{API}/staff", json=body, headers=admin_headers())
-    assert response.status_code == 201, response.text
-    return Staff(response.json()["id"], response.json()["token"])
 
 
 @dataclass
