@@ -57,6 +57,8 @@ from common import (  # noqa: E402
     postgres_backends_of,
     postgres_other_pids,
     print_block,
+    print_server_settings,
+    run_sql,
 )
 
 TARGET_SECONDS = 60.0
@@ -199,22 +201,6 @@ def planted_sources(providers: int, first_elder: int) -> list[tuple[str, int, in
         out.append((label, rows, elders, source, elder))
         elder += elders
     return out
-
-
-def run_sql(engine, label: str, sql: str, params: dict | None = None, *, autocommit: bool = False) -> float:
-    from sqlalchemy import text
-
-    t0 = time.perf_counter()
-    if autocommit:
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(sql), params or {})
-    else:
-        with engine.begin() as conn:
-            rows = conn.execute(text(sql), params or {}).rowcount
-            label = f"{label} ({rows:,} rows)" if rows and rows > 0 else label
-    seconds = time.perf_counter() - t0
-    print(f"  {seconds:6.1f} s  {label}", flush=True)
-    return seconds
 
 
 def month_params(month) -> dict:
@@ -368,13 +354,7 @@ def main() -> int:
         upgrade(url)
         point_app_at(url)
         engine = get_engine()
-        with engine.connect() as conn:
-            version = conn.execute(text("SHOW server_version")).scalar()
-            settings = {
-                s: conn.execute(text(f"SHOW {s}")).scalar()
-                for s in ("shared_buffers", "work_mem", "max_wal_size", "synchronous_commit", "jit")
-            }
-        print(f"PostgreSQL {version}; " + ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
+        print_server_settings(engine)
 
         # --- load --------------------------------------------------------------------------------
         print("load (set-based, INSERT … SELECT FROM generate_series):", flush=True)

@@ -400,3 +400,33 @@ def print_block(title: str, lines: list[str]) -> None:
     for line in lines:
         print(line)
     sys.stdout.flush()
+
+
+def run_sql(engine, label: str, sql: str, params: dict | None = None, *, autocommit: bool = False) -> float:
+    """One load statement, timed and printed with the rows it wrote."""
+    from sqlalchemy import text
+
+    t0 = time.perf_counter()
+    if autocommit:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(sql), params or {})
+    else:
+        with engine.begin() as conn:
+            rows = conn.execute(text(sql), params or {}).rowcount
+            label = f"{label} ({rows:,} rows)" if rows and rows > 0 else label
+    seconds = time.perf_counter() - t0
+    print(f"  {seconds:6.1f} s  {label}", flush=True)
+    return seconds
+
+
+def print_server_settings(engine) -> None:
+    """The PostgreSQL version and the settings that move the figures most."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        version = conn.execute(text("SHOW server_version")).scalar()
+        settings = {
+            s: conn.execute(text(f"SHOW {s}")).scalar()
+            for s in ("shared_buffers", "work_mem", "max_wal_size", "synchronous_commit", "jit")
+        }
+    print(f"PostgreSQL {version}; " + ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)

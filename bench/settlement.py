@@ -55,6 +55,8 @@ from common import (  # noqa: E402
     postgres_backends_of,
     postgres_other_pids,
     print_block,
+    print_server_settings,
+    run_sql,
 )
 
 TARGET_SECONDS = 10.0
@@ -233,22 +235,6 @@ class Recorder:
             self.plans.append(diagnostic.message_primary)
 
 
-def run_sql(engine, label: str, sql: str, params: dict | None = None, *, autocommit: bool = False) -> float:
-    from sqlalchemy import text
-
-    t0 = time.perf_counter()
-    if autocommit:
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(sql), params or {})
-    else:
-        with engine.begin() as conn:
-            rows = conn.execute(text(sql), params or {}).rowcount
-            label = f"{label} ({rows:,} rows)" if rows and rows > 0 else label
-    seconds = time.perf_counter() - t0
-    print(f"  {seconds:6.1f} s  {label}", flush=True)
-    return seconds
-
-
 def auto_explain(session, min_ms: int, *, analyze: bool) -> None:
     from sqlalchemy import text
 
@@ -402,13 +388,7 @@ def main() -> int:
         upgrade(url)
         point_app_at(url)
         engine = get_engine()
-        with engine.connect() as conn:
-            version = conn.execute(text("SHOW server_version")).scalar()
-            settings = {
-                s: conn.execute(text(f"SHOW {s}")).scalar()
-                for s in ("shared_buffers", "work_mem", "max_wal_size", "synchronous_commit", "jit")
-            }
-        print(f"PostgreSQL {version}; " + ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
+        print_server_settings(engine)
         with session_scope() as session:
             face = policy_for_month(session, month).monthly_cap_fen
         caller = Principal(role=Role.DISTRICT_CIVIL, subject_id="bench", district_code=args.district)
