@@ -85,6 +85,18 @@ class SupervisionSettings(BaseModel):
     rectification_window_months: int = Field(3, ge=1, le=24)
 
 
+class DashboardSettings(BaseModel):
+    """The zh-CN district dashboard under /dashboard (app/dashboard)."""
+
+    # A sign-in lasts one working day; the officer signs in again with their token after it.
+    session_hours: int = Field(10, ge=1, le=72)
+    # Send the session cookie only over HTTPS. "auto": when the request came over HTTPS (behind
+    # a proxy, run uvicorn with --proxy-headers so that it knows).
+    secure_cookie: Literal["auto", "always", "never"] = "auto"
+    # Rows per page in long tables (redemptions of a settlement line, anomalies).
+    page_size: int = Field(50, ge=10, le=500)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOUCHER_", env_nested_delimiter="__", extra="ignore")
 
@@ -100,6 +112,7 @@ class Settings(BaseSettings):
     evidence: EvidenceSettings = EvidenceSettings()
     anomalies: AnomalySettings = AnomalySettings()
     supervision: SupervisionSettings = SupervisionSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
@@ -108,6 +121,8 @@ class Settings(BaseSettings):
                 self.admin_token.lower() in PLACEHOLDER_SECRETS or len(self.admin_token) < 24
             ):
                 raise ValueError("VOUCHER_ADMIN_TOKEN is a placeholder or shorter than 24 characters")
+            if self.dashboard.secure_cookie == "never":
+                raise ValueError("VOUCHER_DASHBOARD__SECURE_COOKIE=never is for development only")
             if self.sandbox_clock:
                 raise ValueError("VOUCHER_SANDBOX_CLOCK must not be enabled in production")
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from app.anomalies.router import router as anomalies_router
 from app.assessments.router import router as assessments_router
@@ -12,6 +13,7 @@ from app.audits.router import router as audits_router
 from app.auth.router import router as staff_router
 from app.calendar.router import router as calendar_router
 from app.config import get_settings
+from app.dashboard.app import create_dashboard
 from app.elders.router import router as elders_router
 from app.errors import install_error_handlers
 from app.evidence.router import router as evidence_router
@@ -31,6 +33,7 @@ from app.settlements.router import router as settlements_router
 from app.settlements.statements_router import router as statements_router
 
 API_PREFIX = "/api/v1"
+DASHBOARD_PREFIX = "/dashboard"
 
 
 @asynccontextmanager
@@ -83,6 +86,12 @@ def create_app() -> FastAPI:
         assessments_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    app.mount(DASHBOARD_PREFIX, create_dashboard(), name="dashboard")
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse(f"{DASHBOARD_PREFIX}/", status_code=307)
+
     return app
 
 

@@ -4,7 +4,7 @@ import app.anomalies.models  # noqa: F401  (every table of the module)
 import app.assessments.models  # noqa: F401
 import app.audits.models  # noqa: F401
 import app.sanctions.models  # noqa: F401
-from app.auth.models import StaffMember
+from app.auth.models import StaffMember, StaffSession
 from app.calendar.models import CalendarOverride
 from app.elders.models import Elder, ElderEnrolment, ElderStatusChange
 from app.evidence.models import RedemptionEvidence
@@ -44,4 +44,5 @@ __all__ = [
     "ProviderListPublication",
     "SandboxClock",
     "StaffMember",
+    "StaffSession",
 ]

@@ -58,106 +58,9 @@ from common import (  # noqa: E402
     print_server_settings,
     run_sql,
 )
+from dataset import OTHER_DISTRICT, load_elders, load_month, load_providers  # noqa: E402
 
 TARGET_SECONDS = 10.0
-OTHER_DISTRICT = "110108"
-
-# Deterministic ids: md5(text)::uuid, so that redemptions can name their elder, voucher and
-# provider without a join.
-LOAD_PROVIDERS = """
-INSERT INTO providers (id, district_code, name, kind, credit_code, parent_id, status, api_key_hash,
-                       created_at, created_by)
-SELECT md5('provider-' || d || '-' || g)::uuid, d,
-       CASE WHEN g % 4 = 0 THEN '压测养老机构' ELSE '压测养老驿站' END || g,
-       CASE WHEN g % 4 = 0 THEN 'institution' ELSE 'station' END,
-       '91' || d || 'MA' || lpad(g::text, 8, '0'),
-       NULL, 'listed', encode(sha256(('bench-' || d || '-' || g)::bytea), 'hex'),
-       now() - interval '300 days', 'bench'
-FROM generate_series(1, CAST(:n AS integer)) AS g, (VALUES (:district), (:other)) AS t(d)
-"""
-
-LOAD_ELDERS = """
-INSERT INTO elders (id, district_code, name, id_number, birth_date, residency, disability_level,
-                    assessed_on, benefits, status, eligible, ineligible_reasons,
-                    eligibility_checked_on, created_at, created_by, approved_at)
-SELECT md5('elder-' || :d || '-' || g)::uuid, :d, '压测老人' || g,
-       :d || lpad(g::text, 12, '0'),  -- 18 characters, unique (no valid check character)
-       date '1936-01-01' + (g % 10000),
-       (ARRAY['beijing_hukou', 'beijing_hukou', 'residence_permit', 'institution_resident'])[1 + g % 4],
-       (ARRAY['moderate', 'severe', 'complete'])[1 + g % 3],
-       date '2026-01-01' + (g % 100), '[]'::json, 'approved', true, '[]'::json, :month_start,
-       now() - interval '200 days', 'bench', now() - interval '199 days'
-FROM generate_series(CAST(:first AS integer), CAST(:n AS integer)) AS g
-"""
-
-LOAD_VOUCHERS = """
-INSERT INTO vouchers (id, district_code, elder_id, kind, month, face_value_fen, balance_fen,
-                      status, valid_from, valid_until, issued_at, closed_at, issue_job_run_id)
-SELECT md5('voucher-' || :d || '-' || :month_text || '-' || g)::uuid, :d,
-       md5('elder-' || :d || '-' || g)::uuid,
-       'monthly', :month_start, :face, 0, 'expired', :valid_from, :valid_until, :valid_from,
-       :valid_until, NULL  -- the month is over: expired, the rest released (balance 0)
-FROM generate_series(CAST(:first AS integer), CAST(:n AS integer)) AS g
-"""
-
-# Redemption g (1-based) belongs to elder (g - 1) / per_elder + 1 and provider 1 + g % providers.
-# Providers g % 4 = 0 are institutions: every other of their redemptions is institutional care
-# (item 2, 40 %); everything else is a home/community item (7 上门送餐, 11 上门洗浴, 13 手部清洁护理,
-# 45 上门探访) at 50 %. Amounts 1000 … 13999 fen (institutional care 1000 … 17499 fen: 40 % of
-# it is at most 7000), so that ten deductions stay under the 80,000 fen cap; every seventh has
-# some LTCI payment.
-LOAD_REDEMPTIONS = """
-INSERT INTO redemptions (id, district_code, month, voucher_id, elder_id, provider_id, item,
-                         category, rate, amount_fen, ltci_paid_fen, eligible_fen, deduction_fen,
-                         self_pay_fen, served_at, receipt_no, warnings, status, evidence_complete,
-                         created_at, reversed_at)
-SELECT gen_random_uuid(), :d, :month_start, voucher_id, elder_id, provider_id, item, category,
-       rate, amount, ltci, amount - ltci, round((amount - ltci) * rate)::bigint,
-       (amount - ltci) - round((amount - ltci) * rate)::bigint, served_at,
-       'R' || :month_text || '-' || lpad(g::text, 10, '0'), '[]'::json, CAST(:status AS varchar),
-       -- as the uploads of LOAD_EVIDENCE would have left it (same receipt-number hash)
-       CAST(:status AS varchar) = 'posted'
-           AND (hashtext('R' || :month_text || '-' || lpad(g::text, 10, '0')) & 1023) < :share_1024,
-       served_at + interval '1 minute',
-       CASE WHEN CAST(:status AS varchar) = 'reversed' THEN served_at + interval '2 hours' END
-FROM (
-    SELECT g,
-           md5('voucher-' || :d || '-' || :month_text || '-' || e)::uuid AS voucher_id,
-           md5('elder-' || :d || '-' || e)::uuid AS elder_id,
-           md5('provider-' || :d || '-' || p)::uuid AS provider_id,
-           institutional AS institutional,
-           CASE WHEN institutional THEN 2 ELSE (ARRAY[7, 11, 13, 45])[1 + g % 4] END AS item,
-           CASE WHEN institutional THEN 'institution' ELSE 'home_community' END AS category,
-           CASE WHEN institutional THEN 0.400000 ELSE 0.500000 END::numeric(8, 6) AS rate,
-           CASE WHEN institutional THEN 1000 + (g * 7919) % 16500 ELSE 1000 + (g * 7919) % 13000 END AS amount,
-           CASE WHEN g % 7 = 0 THEN 300 ELSE 0 END AS ltci,
-           :valid_from + make_interval(secs => (g * 104729) % :month_seconds) AS served_at
-    FROM (
-        SELECT g, (g - 1) / :per_elder + 1 + :elder_offset AS e, 1 + g % :providers AS p,
-               (1 + g % :providers) % 4 = 0 AND g % 2 = 0 AS institutional
-        FROM generate_series(1::bigint, CAST(:n AS bigint)) AS g
-    ) AS base
-) AS r
-"""
-
-
-# The three kinds of evidence each category requires (app.evidence.models.REQUIRED_EVIDENCE),
-# for the redemptions whose receipt number hashes under the share.
-LOAD_EVIDENCE = """
-INSERT INTO redemption_evidence (id, redemption_id, provider_id, district_code, kind, filename,
-                                 content_type, size_bytes, sha256, storage_key, uploaded_at,
-                                 uploaded_by)
-SELECT gen_random_uuid(), r.id, r.provider_id, r.district_code, k.kind, k.kind || '.pdf',
-       'application/pdf', 20000 + length(r.receipt_no), md5(r.receipt_no || k.kind) || md5(k.kind),
-       'bench/' || r.receipt_no || '/' || k.kind, r.created_at + interval '1 hour', 'bench'
-FROM redemptions r
-JOIN (VALUES ('institution', 'residence_agreement'), ('institution', 'service_record'),
-             ('institution', 'redemption_proof'), ('home_community', 'service_record'),
-             ('home_community', 'receipt'), ('home_community', 'redemption_proof')) AS k(category, kind)
-  ON k.category = r.category
-WHERE r.district_code = :d AND r.month = :month_start AND r.status = 'posted'
-  AND (hashtext(r.receipt_no) & 1023) < :share_1024
-"""
 
 EXPECTED = """
 SELECT count(*), count(DISTINCT elder_id), count(DISTINCT provider_id), sum(amount_fen),
@@ -259,67 +162,6 @@ def plan_lines(plans: list[str]) -> list[str]:
     return out
 
 
-def month_params(month, face: int, args) -> dict:
-    return {
-        "month_start": month.first_day,
-        "month_text": str(month),
-        "valid_from": month.starts_at(),
-        "valid_until": month.ends_at(),
-        "month_seconds": int((month.ends_at() - month.starts_at()).total_seconds()) - 3600,
-        "per_elder": args.per_elder,
-        "providers": args.providers,
-        "face": face,
-    }
-
-
-def load_month(
-    engine, month, face: int, args, *, posted: int, reversed_: int, other: int, evidence: float
-) -> float:
-    """Vouchers and redemptions of one month (the elders exist already), set-based."""
-    params = month_params(month, face, args)
-    seconds = 0.0
-    elders = -(-posted // args.per_elder)
-    for district, n in (
-        (args.district, elders + -(-reversed_ // args.per_elder)),
-        (OTHER_DISTRICT, -(-other // args.per_elder)),
-    ):
-        if n:
-            seconds += run_sql(
-                engine,
-                f"vouchers of {district} for {month}",
-                LOAD_VOUCHERS,
-                {**params, "d": district, "first": 1, "n": n},
-            )
-    share_1024 = round(1024 * evidence)
-    for label, district, n, status, offset, share in (
-        (f"posted redemptions of {args.district} in {month}", args.district, posted, "posted", 0, share_1024),
-        (
-            f"reversed redemptions of {args.district} in {month} (noise)",
-            args.district,
-            reversed_,
-            "reversed",
-            elders,
-            0,
-        ),
-        (f"posted redemptions of {OTHER_DISTRICT} in {month} (noise)", OTHER_DISTRICT, other, "posted", 0, 0),
-    ):
-        if n:
-            seconds += run_sql(
-                engine,
-                label,
-                LOAD_REDEMPTIONS,
-                {**params, "d": district, "n": n, "status": status, "elder_offset": offset, "share_1024": share},
-            )
-    if evidence > 0:
-        seconds += run_sql(
-            engine,
-            f"evidence (3 files each) for {100 * evidence:.0f}% of {args.district}'s redemptions in {month}",
-            LOAD_EVIDENCE,
-            {**params, "d": args.district, "share_1024": share_1024},
-        )
-    return seconds
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -395,26 +237,13 @@ def main() -> int:
 
         # --- load ------------------------------------------------------------------------------
         print("load (set-based, INSERT … SELECT FROM generate_series):", flush=True)
-        load_s = run_sql(
-            engine,
-            f"providers: {args.providers} in {args.district} and in {OTHER_DISTRICT}",
-            LOAD_PROVIDERS,
-            {"n": args.providers, "district": args.district, "other": OTHER_DISTRICT},
-        )
+        load_s = load_providers(engine, args)
         elders = -(-max(args.redemptions, args.previous) // args.per_elder) + -(
             -args.noise_reversed // args.per_elder
         )
-        for district, n in (
-            (args.district, elders),
-            (OTHER_DISTRICT, -(-args.noise_other // args.per_elder)),
-        ):
-            if n:
-                load_s += run_sql(
-                    engine,
-                    f"elders of {district}",
-                    LOAD_ELDERS,
-                    {"d": district, "first": 1, "n": n, "month_start": month.first_day},
-                )
+        load_s += load_elders(
+            engine, month, {args.district: elders, OTHER_DISTRICT: -(-args.noise_other // args.per_elder)}
+        )
         if args.previous:
             previous = month.previous()
             load_s += load_month(

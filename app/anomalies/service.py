@@ -576,3 +576,25 @@ def resolve(session: Session, caller: Principal, anomaly: Anomaly, *, status: st
     anomaly.resolution_note = note
     session.flush()
     return anomaly
+
+
+def redemptions_by_ids(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Redemption]:
+    """Redemptions by id, in one query (e.g. the other redemption an overlap warning names)."""
+    if not ids:
+        return {}
+    return {r.id: r for r in session.scalars(select(Redemption).where(Redemption.id.in_(ids)))}
+
+
+def count_by_status(
+    session: Session, *, district_code: str, month: Month | None, rule: str | None
+) -> dict[str, int]:
+    """How many warnings of each status a district has (with the page's other filters)."""
+    query = select(Anomaly.status, func.count()).where(Anomaly.district_code == district_code)
+    if month is not None:
+        query = query.where(Anomaly.month == month.first_day)
+    if rule is not None:
+        query = query.where(Anomaly.rule == rule)
+    counts = {status: 0 for status in ("open", "confirmed", "dismissed")}
+    for status, count in session.execute(query.group_by(Anomaly.status)):
+        counts[status] = int(count)
+    return counts

@@ -480,3 +480,52 @@ def finding_redemptions(session: Session, findings: list[AuditFinding]) -> dict[
                 }
             )
     return named
+
+
+# --- read-only helpers for the dashboard --------------------------------------------------------
+def findings_counts(session: Session, samples: list[AuditSample]) -> dict[uuid.UUID, int]:
+    """findings_count of several samples in one query (sample id -> elders with a finding)."""
+    if not samples:
+        return {}
+    counts = dict.fromkeys((s.id for s in samples), 0)
+    for sample_id, elders in session.execute(
+        select(AuditFinding.sample_id, func.count(func.distinct(AuditFinding.elder_id)))
+        .where(AuditFinding.sample_id.in_(list(counts)))
+        .group_by(AuditFinding.sample_id)
+    ):
+        counts[sample_id] = int(elders)
+    return counts
+
+
+def drawn_units(session: Session, sample: AuditSample, *, limit: int, offset: int) -> list[AuditSampleUnit]:
+    """A page of the sample's drawn elders, in draw order, with their strata."""
+    return list(
+        session.scalars(
+            select(AuditSampleUnit)
+            .where(AuditSampleUnit.sample_id == sample.id, AuditSampleUnit.drawn.is_(True))
+            .order_by(AuditSampleUnit.draw_position)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def sampled_redemptions(
+    session: Session, sample: AuditSample, elder_ids: list[uuid.UUID]
+) -> list[Redemption]:
+    """The posted redemptions of the sample's district and month of these elders (the ones a
+    finding may name), served first first."""
+    if not elder_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Redemption)
+            .where(
+                Redemption.elder_id.in_(elder_ids),
+                Redemption.month == sample.month,
+                Redemption.district_code == sample.district_code,
+                Redemption.status == "posted",
+            )
+            .order_by(Redemption.elder_id, Redemption.served_at, Redemption.id)
+        )
+    )

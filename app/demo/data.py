@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 DEMO_DISTRICTS = {"110105": "chaoyang", "110108": "haidian"}
+DEMO_DISTRICT_NAMES = {"110105": "朝阳区", "110108": "海淀区"}
 
 # (kind, name) per district; a partner row names its regional center by index in this list.
 DEMO_PROVIDERS = {
@@ -46,3 +47,33 @@ DEMO_STAFF = [
     ("district_civil", "110108", "海淀区民政局(演示)", "demo-haidian-civil"),
     ("district_finance", "110108", "海淀区财政局(演示)", "demo-haidian-finance"),
 ]
+
+# Items a demo provider of each kind sells, with a typical price in fen (kept at or below the
+# catalogue's reference maximum, so that price warnings come only from the planted patterns).
+DEMO_SALES = {
+    "institution": [(2, 650000), (3, 18000), (4, 9000)],
+    "regional_center": [(4, 8000), (11, 30000), (29, 9000)],
+    "partner": [(11, 30000), (10, 12000), (33, 10000)],
+    "station": [(7, 600), (17, 1500), (22, 4500), (38, 1200), (46, 1200)],
+    "home_care_company": [(5, 20000), (6, 50000), (22, 4500), (29, 8500)],
+}
+
+# The district where last month's supervision examples are planted, and its providers by their
+# index in DEMO_PROVIDERS["110105"].
+SUPERVISED_DISTRICT = "110105"
+NIGHT_PROVIDER = 8  # 北京乐龄居家养老服务有限公司: home cleaning at night; gets a rectification order
+PRICE_PROVIDER = 6  # 望京花园驿站: 洗发 far above the reference maximum
+BUSY_DAY_PROVIDER = 7  # 团结湖驿站: thirteen services to one elder in a day
+# Two elders each served by two providers fifteen minutes apart: (provider index, item, amount).
+OVERLAPPING_SERVICES = (
+    ((5, 45, 1500), (3, 11, 30000)),  # 劲松驿站 上门探访, then 安心助浴 上门洗浴
+    ((5, 38, 1200), (8, 29, 9000)),  # 劲松驿站 药物喂服, then 乐龄 陪同就医
+)
+
+# Tiny but valid PDF files uploaded as last month's evidence (one content per kind: stored once).
+EVIDENCE_TITLES = {
+    "service_record": "服务记录",
+    "receipt": "收费单据",
+    "redemption_proof": "核销凭证",
+    "residence_agreement": "入住协议",
+}

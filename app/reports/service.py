@@ -126,12 +126,19 @@ def _voucher_figures(session: Session, district_code: str, months: list[date], n
         func.coalesce(func.sum(case((expired, 1), else_=0)), 0),
         func.coalesce(func.sum(case((Voucher.status == "revoked", 1), else_=0)), 0),
     )
-    per_month = session.execute(
-        select(Voucher.month, *columns).where(in_period).group_by(Voucher.month)
-    ).all()
-    # Elders are counted once for the quarter, however many months they held a voucher.
-    quarter_elders = session.scalar(select(func.count(func.distinct(Voucher.elder_id))).where(in_period))
-    return per_month, int(quarter_elders or 0)
+    return session.execute(select(Voucher.month, *columns).where(in_period).group_by(Voucher.month)).all()
+
+
+def _distinct_voucher_elders(session: Session, district_code: str, months: list[date]) -> int:
+    """Elders holding a voucher in any of the months, each counted once."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(Voucher.elder_id))).where(
+                Voucher.district_code == district_code, Voucher.month.in_(months), Voucher.kind == "monthly"
+            )
+        )
+        or 0
+    )
 
 
 def _redemption_figures(session: Session, district_code: str, months: list[date]):
@@ -148,14 +155,26 @@ def _redemption_figures(session: Session, district_code: str, months: list[date]
         .where(in_period)
         .group_by(Redemption.month, Redemption.category, Redemption.status)
     ).all()
-    posted = and_(in_period, Redemption.status == "posted")
     elders_per_month = session.execute(
         select(Redemption.month, func.count(func.distinct(Redemption.elder_id)))
-        .where(posted)
+        .where(in_period, Redemption.status == "posted")
         .group_by(Redemption.month)
     ).all()
-    quarter_elders = session.scalar(select(func.count(func.distinct(Redemption.elder_id))).where(posted))
-    return per_category, elders_per_month, int(quarter_elders or 0)
+    return per_category, elders_per_month
+
+
+def _distinct_redeeming_elders(session: Session, district_code: str, months: list[date]) -> int:
+    """Elders with a posted redemption in any of the months, each counted once."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(Redemption.elder_id))).where(
+                Redemption.district_code == district_code,
+                Redemption.month.in_(months),
+                Redemption.status == "posted",
+            )
+        )
+        or 0
+    )
 
 
 def _released_figures(session: Session, district_code: str, months: list[date]):
@@ -210,27 +229,36 @@ def _utilise(figures: PeriodFigures) -> None:
     figures.utilisation = utilisation_text(monthly_deduction, figures.face_value_fen)
 
 
-def quarterly_report(
-    session: Session, caller: Principal, *, district_code: str, year: int, quarter: int
-) -> QuarterlyReport:
-    ensure_district(session, district_code)
-    ensure_district_in_scope(caller, district_code)
-    quarter_of = quarter_months(year, quarter)
-    days = [m.first_day for m in quarter_of]
-    now = clock.now()
-    months = {m.first_day: MonthFigures(month=str(m)) for m in quarter_of}
-    total = PeriodFigures()
+# Rows of (month, category, status, count, amount_fen, deduction_fen) and (month, distinct elders).
+RedemptionRows = tuple[list[tuple], list[tuple]]
 
-    voucher_rows, total.elders_with_vouchers = _voucher_figures(session, district_code, days, now)
+
+def monthly_figures(
+    session: Session,
+    district_code: str,
+    months: list[Month],
+    *,
+    redemption_rows: RedemptionRows | None = None,
+) -> list[MonthFigures]:
+    """Each month's figures for the district: vouchers, redemptions by category, released
+    balances, the settlement's progress and funding. Set-based, a handful of statements.
+
+    ``redemption_rows``: the redemption aggregates when the caller already has them (the
+    dashboard's overview derives them from its own, finer grouping: one pass, not two)."""
+    days = [m.first_day for m in months]
+    now = clock.now()
+    by_day = {m.first_day: MonthFigures(month=str(m)) for m in months}
+
+    voucher_rows = _voucher_figures(session, district_code, days, now)
     for day, issued, elders, face, expired, revoked in voucher_rows:
-        figures = months[day]
+        figures = by_day[day]
         figures.vouchers_issued, figures.elders_with_vouchers = int(issued), int(elders)
         figures.face_value_fen = int(face)
         figures.expired.vouchers, figures.revoked.vouchers = int(expired), int(revoked)
 
-    category_rows, elder_rows, total.redemptions.elders = _redemption_figures(session, district_code, days)
+    category_rows, elder_rows = redemption_rows or _redemption_figures(session, district_code, days)
     for day, category, status, count, amount, deduction in category_rows:
-        figures = months[day]
+        figures = by_day[day]
         figures.redemptions.count += int(count)
         if status == "reversed":
             figures.redemptions.reversed += int(count)
@@ -243,10 +271,10 @@ def quarterly_report(
         per_category.amount_fen += int(amount)
         per_category.deduction_fen += int(deduction)
     for day, elders in elder_rows:
-        months[day].redemptions.elders = int(elders)
+        by_day[day].redemptions.elders = int(elders)
 
     for day, kind, released in _released_figures(session, district_code, days):
-        target = months[day].expired if kind == "expire" else months[day].revoked
+        target = by_day[day].expired if kind == "expire" else by_day[day].revoked
         target.released_fen += int(released)
 
     batches = {
@@ -258,8 +286,8 @@ def quarterly_report(
         )
     }
     calendar = working_calendar(session)
-    for month in quarter_of:
-        figures = months[month.first_day]
+    for month in months:
+        figures = by_day[month.first_day]
         batch = batches.get(month.first_day)
         figures.settlement = _settlement(
             month, batch, has_redemptions=figures.redemptions.posted > 0, calendar=calendar
@@ -269,6 +297,22 @@ def quarterly_report(
                 batch.central_fen, batch.city_fen, batch.district_fen, batch.payable_fen
             )
         _utilise(figures)
+    return [by_day[day] for day in days]
+
+
+def quarterly_report(
+    session: Session, caller: Principal, *, district_code: str, year: int, quarter: int
+) -> QuarterlyReport:
+    ensure_district(session, district_code)
+    ensure_district_in_scope(caller, district_code)
+    quarter_of = quarter_months(year, quarter)
+    days = [m.first_day for m in quarter_of]
+    now = clock.now()
+    months = dict(zip(days, monthly_figures(session, district_code, list(quarter_of)), strict=True))
+    total = PeriodFigures()
+    # Elders are distinct over the quarter, not summed over its months.
+    total.elders_with_vouchers = _distinct_voucher_elders(session, district_code, days)
+    total.redemptions.elders = _distinct_redeeming_elders(session, district_code, days)
 
     # The quarter: sums of the months, except the distinct elder counts queried above.
     for figures in months.values():

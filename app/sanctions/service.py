@@ -626,3 +626,34 @@ def _item(
         "blacklist": blacklist,
         "rectification": rectification,
     }
+
+
+# --- read-only helpers for the dashboard --------------------------------------------------------
+def active_blacklist_entries(session: Session, credit_codes: set[str]) -> dict[str, BlacklistEntry]:
+    """The active blacklist entry of each of these organisations that has one (one query)."""
+    if not credit_codes:
+        return {}
+    return {
+        entry.credit_code: entry
+        for entry in session.scalars(
+            select(BlacklistEntry).where(
+                BlacklistEntry.credit_code.in_(sorted(credit_codes)), BlacklistEntry.lifted_at.is_(None)
+            )
+        )
+    }
+
+
+def rectifications_of_providers(
+    session: Session, provider_ids: set[uuid.UUID], statuses: tuple[RectificationStatus, ...]
+) -> list[RectificationOrder]:
+    """These providers' rectification orders in these statuses, newest first (one query)."""
+    if not provider_ids:
+        return []
+    order = RectificationOrder
+    return list(
+        session.scalars(
+            select(order)
+            .where(order.provider_id.in_(provider_ids), order.status.in_([s.value for s in statuses]))
+            .order_by(order.opened_at.desc(), order.id)
+        )
+    )

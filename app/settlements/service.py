@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.audits.models import AuditFindingRedemption
-from app.auth.principal import Principal
+from app.auth.principal import Principal, Role
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.calendar.service import working_calendar
 from app.db import lock_for_transaction
@@ -258,6 +258,35 @@ def submit_civil_review(
     )
     session.flush()
     return batch
+
+
+def reject_during_civil_review(
+    session: Session, caller: Principal, batch: SettlementBatch, reasons: dict[uuid.UUID, str]
+) -> int:
+    """核减 while the batch is under civil review, before it is submitted (the dashboard's
+    drill-down): the same effect as rejections sent with the submission, recorded as a
+    ``reject`` event of their own. Returns the fen newly rejected (0: nothing new, no event)."""
+    if batch.status != "civil_review":
+        raise InvalidState(f"批次状态为 {batch.status},只能在民政审核阶段核减")
+    if caller.role not in (Role.DISTRICT_CIVIL, Role.CITY_ADMIN):
+        raise Forbidden("核减须由区民政局执行")
+    if not reasons:
+        return 0
+    rejected = reject_in_batch(session, batch, reasons, actor=caller.actor, unknown_is_error=True)
+    if rejected:
+        _record(
+            session,
+            batch,
+            action="reject",
+            from_status=batch.status,
+            actor=caller.actor,
+            details={
+                "rejections": [{"redemption_id": str(k), "reason": v} for k, v in reasons.items()],
+                "rejected_fen": rejected,
+            },
+        )
+    session.flush()
+    return rejected
 
 
 def reject_in_batch(

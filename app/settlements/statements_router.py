@@ -3,21 +3,17 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable, Iterator
-from typing import IO, Annotated, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 
-from app.db import session_scope
 from app.deps import AnyPrincipal, SessionDep, StaffPrincipal
-from app.reports.xlsx import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, content_disposition, file_chunks
+from app.reports.xlsx import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 from app.schemas import MonthText, problem_responses
-from app.settlements import statements
+from app.settlements import downloads, statements
 from app.settlements.service import get_visible_batch
 
 router = APIRouter(
@@ -25,8 +21,6 @@ router = APIRouter(
     tags=["settlement"],
     responses=problem_responses(401, 403, 404, 422),
 )
-
-SPOOL_MAX_BYTES = 8 * 1024 * 1024  # larger workbooks go to a temporary file on disk
 
 
 def _file(media_type: str, description: str) -> dict:
@@ -38,33 +32,6 @@ def _file(media_type: str, description: str) -> dict:
     }
 
 
-def _download(chunks: Iterator[bytes], media_type: str, names: tuple[str, str]) -> StreamingResponse:
-    filename, fallback = names
-    return StreamingResponse(
-        chunks,
-        media_type=media_type,
-        headers={"Content-Disposition": content_disposition(filename, fallback)},
-    )
-
-
-def _streamed(produce: Callable[[Session], Iterator[bytes]]) -> Iterator[bytes]:
-    """Run ``produce`` in a read session of its own: the request's session has been committed
-    and closed by the time the response body is sent."""
-    with session_scope(write=False) as session:
-        yield from produce(session)
-
-
-def _workbook(write: Callable[[IO[bytes]], None]) -> Iterator[bytes]:
-    """Write a workbook to a spooled temporary file (memory, then disk) and stream it back."""
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES)
-    try:
-        write(out)
-    except BaseException:
-        out.close()
-        raise
-    return file_chunks(out)
-
-
 @router.get(
     "/settlements/{settlement_id}/statement.csv",
     response_class=StreamingResponse,
@@ -72,13 +39,7 @@ def _workbook(write: Callable[[IO[bytes]], None]) -> Iterator[bytes]:
     responses=_file(CSV_MEDIA_TYPE, "UTF-8(带 BOM)CSV,中文表头,金额单位元"),
 )
 def batch_statement_csv(settlement_id: str, session: SessionDep, caller: StaffPrincipal):
-    batch = get_visible_batch(session, caller, settlement_id)
-    batch_id = batch.id
-    return _download(
-        _streamed(lambda read: statements.batch_csv(read, batch_id)),
-        CSV_MEDIA_TYPE,
-        statements.batch_filename(batch, "csv"),
-    )
+    return downloads.batch_csv_response(get_visible_batch(session, caller, settlement_id))
 
 
 @router.get(
@@ -88,9 +49,7 @@ def batch_statement_csv(settlement_id: str, session: SessionDep, caller: StaffPr
     responses=_file(XLSX_MEDIA_TYPE, "XLSX:首个工作表为汇总,其后每个服务机构一个工作表"),
 )
 def batch_statement_xlsx(settlement_id: str, session: SessionDep, caller: StaffPrincipal):
-    batch = get_visible_batch(session, caller, settlement_id)
-    chunks = _workbook(lambda out: statements.write_batch_xlsx(session, batch, out))
-    return _download(chunks, XLSX_MEDIA_TYPE, statements.batch_filename(batch, "xlsx"))
+    return downloads.batch_xlsx_response(session, get_visible_batch(session, caller, settlement_id))
 
 
 @router.get(
@@ -115,11 +74,4 @@ def provider_statement(
     statement_format: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
 ):
     statement = statements.provider_statement(session, caller, provider_id, Month.parse(month))
-    if statement_format == "xlsx":
-        chunks = _workbook(lambda out: statements.write_provider_xlsx(session, statement, out))
-        return _download(chunks, XLSX_MEDIA_TYPE, statements.provider_filename(statement, "xlsx"))
-    return _download(
-        _streamed(lambda read: statements.provider_csv(read, statement)),
-        CSV_MEDIA_TYPE,
-        statements.provider_filename(statement, "csv"),
-    )
+    return downloads.provider_statement_response(session, statement, statement_format)

@@ -1,0 +1,1 @@
+"""The zh-CN district dashboard: server-rendered pages over the same services as the API."""

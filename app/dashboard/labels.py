@@ -1,0 +1,32 @@
+"""Chinese names of the codes the pages show (statuses, roles, kinds, categories)."""
+
+from __future__ import annotations
+
+from app.rules.provider_list import KIND_TITLES
+from app.settlements.statements import STATUS_TITLES
+
+ROLE_TITLES = {
+    "city_admin": "市级管理员",
+    "auditor": "审计人员",
+    "district_civil": "区民政局",
+    "district_finance": "区财政局",
+}
+BATCH_STATUS_TITLES = {**STATUS_TITLES, "not_built": "未生成"}
+STAGE_TITLES = {"civil_review": "区民政审核", "finance_review": "区财政复审", "payment": "支付"}
+STAGE_STATE_TITLES = {"done": "已完成", "current": "进行中", "pending": "未开始"}
+CATEGORY_TITLES = {"home_community": "居家社区服务", "institution": "机构服务", "assessment": "能力评估"}
+PROVIDER_KIND_TITLES = KIND_TITLES
+PROVIDER_STATUS_TITLES = {
+    "listed": "在册",
+    "withdrawn": "已退出",
+    "suspended": "暂停",
+    "disqualified": "取消资格",
+}
+REDEMPTION_STATUS_TITLES = {"posted": "已核销", "reversed": "已冲正"}
+
+
+def title(table: dict[str, str], code: str | None) -> str:
+    """The Chinese name of a code, or the code itself when the table has none."""
+    if code is None:
+        return ""
+    return table.get(code, code)

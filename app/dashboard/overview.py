@@ -1,0 +1,39 @@
+"""The month overview of a district (the dashboard's home page)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.dashboard.charts import daily_bar_chart
+from app.dashboard.web import ScopedDistrict, User, parse_month, render
+from app.deps import SessionDep
+from app.reference.models import District
+from app.reports.overview import month_overview
+
+router = APIRouter()
+
+
+@router.get("/", name="overview")
+def overview(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    district: ScopedDistrict,
+    month: Annotated[str | None, Query(max_length=7)] = None,
+):
+    shown = parse_month(month)
+    data = month_overview(session, district, shown)
+    return render(
+        request,
+        "overview.html",
+        {
+            "district": district,
+            "district_name": session.get(District, district).name,
+            "month": shown,
+            "data": data,
+            "chart": daily_bar_chart(data.daily),
+        },
+        session=session,
+    )
