@@ -139,55 +139,58 @@ def _day_breakdown(session: Session, district_code: str, month: Month) -> _DayBr
     )
 
 
-def _providers_and_elders(
-    session: Session, district_code: str, month: Month
-) -> tuple[list[ProviderFigures], int]:
-    """The top providers by deduction (with the elders each served) and the month's distinct
-    elders, from one grouping of the posted redemptions by (provider, elder): hashing the pairs
-    once is cheaper than sorting the month twice for two COUNT(DISTINCT)s."""
-    pairs = (
-        select(
-            Redemption.provider_id,
-            Redemption.elder_id,
-            func.count().label("redemptions"),
-            func.sum(Redemption.deduction_fen).label("deduction_fen"),
-        )
-        .where(_of_month(district_code, month), Redemption.status == "posted")
-        .group_by(Redemption.provider_id, Redemption.elder_id)
-        .cte("pairs")
-    )
-    deduction = func.sum(pairs.c.deduction_fen).label("deduction_fen")
-    top = (
-        select(
-            pairs.c.provider_id,
-            func.count().label("elders"),
-            func.sum(pairs.c.redemptions).label("redemptions"),
-            deduction,
-        )
-        .group_by(pairs.c.provider_id)
-        .order_by(deduction.desc(), pairs.c.provider_id)
+def _top_providers(session: Session, district_code: str, month: Month) -> list[ProviderFigures]:
+    """The providers with the largest deductions, and the elders each served. The elders are
+    counted for those few providers only, through the (provider_id, month) index: a distinct
+    count for every provider would sort the whole month."""
+    deduction = func.sum(Redemption.deduction_fen).label("deduction_fen")
+    posted = and_(_of_month(district_code, month), Redemption.status == "posted")
+    top = session.execute(
+        select(Redemption.provider_id, func.count().label("redemptions"), deduction)
+        .where(posted)
+        .group_by(Redemption.provider_id)
+        .order_by(deduction.desc(), Redemption.provider_id)
         .limit(TOP_PROVIDERS)
+    ).all()
+    if not top:
+        return []
+    ids = [row.provider_id for row in top]
+    elders = dict(
+        session.execute(
+            select(Redemption.provider_id, func.count(func.distinct(Redemption.elder_id)))
+            .where(posted, Redemption.provider_id.in_(ids))
+            .group_by(Redemption.provider_id)
+        ).all()
+    )
+    named = {
+        row.id: row
+        for row in session.execute(
+            select(Provider.id, Provider.name, Provider.kind).where(Provider.id.in_(ids))
+        )
+    }
+    return [
+        ProviderFigures(
+            str(row.provider_id),
+            named[row.provider_id].name,
+            named[row.provider_id].kind,
+            int(row.redemptions),
+            int(elders.get(row.provider_id, 0)),
+            int(row.deduction_fen),
+        )
+        for row in top
+    ]
+
+
+def _redeeming_elders(session: Session, district_code: str, month: Month) -> int:
+    """Distinct elders with a posted redemption: DISTINCT in a subquery lets PostgreSQL hash the
+    elders instead of sorting the month as COUNT(DISTINCT …) does."""
+    elders = (
+        select(Redemption.elder_id)
+        .where(_of_month(district_code, month), Redemption.status == "posted")
+        .distinct()
         .subquery()
     )
-    all_elders = select(func.count(func.distinct(pairs.c.elder_id))).scalar_subquery()
-    rows = session.execute(
-        select(
-            Provider.id,
-            Provider.name,
-            Provider.kind,
-            top.c.redemptions,
-            top.c.elders,
-            top.c.deduction_fen,
-            all_elders.label("all_elders"),
-        )
-        .join(top, top.c.provider_id == Provider.id)
-        .order_by(top.c.deduction_fen.desc(), Provider.id)
-    ).all()
-    providers = [
-        ProviderFigures(str(pid), name, kind, int(count), int(elders), int(fen))
-        for pid, name, kind, count, elders, fen, _ in rows
-    ]
-    return providers, int(rows[0].all_elders) if rows else 0
+    return int(session.scalar(select(func.count()).select_from(elders)) or 0)
 
 
 def batch_progress(session: Session, batch: SettlementBatch) -> BatchProgress:
@@ -233,10 +236,11 @@ def latest_batch(session: Session, district_code: str, month: Month) -> Settleme
 def month_overview(session: Session, district_code: str, month: Month) -> MonthOverview:
     """Callers check the district is in the caller's scope (app.dashboard does, per request).
 
-    Two passes over the month's redemptions, whatever their number: by (day, category, status)
-    and by (provider, elder); every redemption figure of the page is summed from those."""
+    Three passes over the month's redemptions, whatever their number: by (day, category,
+    status), by provider, and its distinct elders; every figure of the page comes from those."""
     breakdown = _day_breakdown(session, district_code, month)
-    providers, elders = _providers_and_elders(session, district_code, month)
+    providers = _top_providers(session, district_code, month)
+    elders = _redeeming_elders(session, district_code, month)
     figures = monthly_figures(
         session,
         district_code,
