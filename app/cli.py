@@ -9,7 +9,6 @@ Help is English; what an operator reads back is Simplified Chinese. A refused op
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -153,18 +152,10 @@ def demo(
         console.print("[red]演示数据不能载入生产环境[/red]")
         raise typer.Exit(code=2)
     upgrade()
-    with _app_errors(), session_scope() as session:
-        # The loader reports its steps when it can (progress=...); an older one is run under a spinner.
-        if "progress" in inspect.signature(load_demo).parameters:
-            with _progress() as progress:
-                summary = load_demo(
-                    session,
-                    elders_per_district=elders_per_district,
-                    progress=_demo_step_reporter(progress),
-                )
-        else:
-            with console.status("载入演示数据…"):
-                summary = load_demo(session, elders_per_district=elders_per_district)
+    with _app_errors(), session_scope() as session, _progress() as progress:
+        summary = load_demo(
+            session, elders_per_district=elders_per_district, progress=_demo_step_reporter(progress)
+        )
     if not summary.loaded:
         console.print("演示数据已存在,未重复载入。")
         return
@@ -175,9 +166,9 @@ def _print_demo(summary) -> None:
     from app.rules.money import yuan_text
 
     table = Table(title="演示账号令牌 (Authorization: Bearer <token>)")
-    table.add_column("账号")
-    table.add_column("角色")
-    table.add_column("令牌")
+    table.add_column("账号", overflow="ellipsis")
+    table.add_column("角色", overflow="ellipsis")
+    table.add_column("令牌", no_wrap=True, min_width=26)  # never cut: it is what one types
     for name, role, token in summary.staff_tokens:
         table.add_row(name, role, token)
     for name, kind, key in summary.provider_keys:
@@ -186,18 +177,14 @@ def _print_demo(summary) -> None:
     for district, count in summary.elders.items():
         console.print(f"{district}: {count} 位老年人")
     console.print(f"本月演示核销 {summary.redemptions} 笔")
-    # Fields of the richer demo (previous month, anomalies, sanctions), when the loader has them.
-    previous = getattr(summary, "previous_month", None)
-    if previous:
+    if summary.previous_month:
         console.print(
-            f"{previous}: 演示核销 {getattr(summary, 'previous_month_redemptions', 0)} 笔,"
-            f"失效 {getattr(summary, 'previous_month_expired', 0)} 张,"
-            f"释放 {yuan_text(getattr(summary, 'previous_month_released_fen', 0))} 元"
+            f"{summary.previous_month}: 演示核销 {summary.previous_month_redemptions} 笔,"
+            f"失效 {summary.previous_month_expired} 张,"
+            f"释放 {yuan_text(summary.previous_month_released_fen)} 元"
         )
-    if hasattr(summary, "anomalies"):
-        console.print(f"待处理异常预警 {summary.anomalies} 条")
-    if hasattr(summary, "rectifications"):
-        console.print(f"整改中的服务机构 {summary.rectifications} 家")
+    console.print(f"待处理异常预警 {summary.anomalies} 条;整改中的服务机构 {summary.rectifications} 家")
+    console.print("区级工作台: /dashboard/ ,以 demo-chaoyang-civil 登录")
 
 
 @app.command()

@@ -286,8 +286,7 @@ def test_jobs_expire_reports_the_released_balance(client, voucher):
 
 
 def test_demo_reports_the_loaders_steps(client, voucher, monkeypatch):
-    """The loader's optional ``progress(step, done, total)`` drives rich bars; a loader without
-    the parameter still runs (under a spinner)."""
+    """The loader's ``progress(step, done, total)`` drives a rich progress bar."""
     import app.demo.loader
     import app.migrate
 
@@ -306,13 +305,6 @@ def test_demo_reports_the_loaders_steps(client, voucher, monkeypatch):
     assert [done for _step, done in calls] == [1, 2, 3]
     assert "演示核销" in result.output and "3/3" in result.output and "演示数据已存在" in result.output
 
-    def without_progress(session, *, elders_per_district: int = 150, seed: int = 2026):
-        return SimpleNamespace(loaded=False)
-
-    monkeypatch.setattr(app.demo.loader, "load_demo", without_progress)
-    plain = voucher("demo")
-    assert plain.exit_code == 0 and "演示数据已存在" in plain.output
-
 
 def test_staff_create_prints_a_working_token(client, voucher):
     made = voucher(
@@ -328,12 +320,17 @@ def test_staff_create_prints_a_working_token(client, voucher):
 
 
 def test_demo_loads_once_and_the_ledger_balances(client, voucher, monkeypatch):
-    import app.migrate
+    from app import migrate
 
-    monkeypatch.setattr(app.migrate, "upgrade", lambda *a, **k: None)  # the test database is migrated
-    loaded = voucher("demo", "--elders-per-district", "3")
+    monkeypatch.setattr(migrate, "upgrade", lambda *a, **k: None)  # the test database is migrated
+    # An 80-column terminal (the README's start command in a plain terminal).
+    loaded = CliRunner(env={"COLUMNS": "80", "USER": "tester"}).invoke(
+        app, ["demo", "--elders-per-district", "3"]
+    )
     assert loaded.exit_code == 0, loaded.output
     assert "demo-city-admin" in loaded.output and "本月演示核销" in loaded.output
+    # Tokens are printed whole, whatever the terminal's width: they are what one types.
+    assert "demo-chaoyang-provider-10" in loaded.output
     again = voucher("demo", "--elders-per-district", "3")
     assert again.exit_code == 0 and "演示数据已存在" in again.output
     assert voucher("ledger", "verify").exit_code == 0

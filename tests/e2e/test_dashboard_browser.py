@@ -53,6 +53,9 @@ def test_overview_shows_the_demo_numbers(browser, demo_server, artifacts):
     base = demo_server.base_url
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    page.goto(f"{base}/dashboard/login")
+    assert_accessible(page, "sign-in")
+    screenshot(page, artifacts, "00-sign-in")
     sign_in(page, base, CIVIL)
 
     # April (the demo's current month): the same figures as the quarterly report's.
@@ -79,6 +82,21 @@ def test_overview_shows_the_demo_numbers(browser, demo_server, artifacts):
     screenshot(page, artifacts, "02-overview-march")
     context.close()
 
+    # An auditor sees every district: the picker switches to 海淀区, with its own figures.
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, base, "demo-auditor")
+    page.get_by_label("查看区").select_option(label="海淀区")
+    page.get_by_role("button", name="切换").click()
+    assert page.locator("h1").inner_text() == "海淀区 · 2026年4月 概览"
+    with api(demo_server, "demo-auditor") as client:
+        haidian = client.get(
+            f"{API}/reports/quarterly", params={"district_code": "110108", "year": 2026, "quarter": 2}
+        ).json()["months"][0]
+    assert stat(page, "持券老年人") == f"{haidian['elders_with_vouchers']:,} 人"
+    screenshot(page, artifacts, "02b-overview-auditor-haidian")
+    context.close()
+
 
 def test_settlement_through_every_stage_in_the_browser(browser, demo_server, artifacts):
     base = demo_server.base_url
@@ -90,6 +108,7 @@ def test_settlement_through_every_stage_in_the_browser(browser, demo_server, art
 
     # Civil affairs builds March's batch.
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="结算审核").click()
+    assert_accessible(page, "settlements")
     page.get_by_label("结算月份").fill("2026-03")
     page.get_by_label("确认生成", exact=False).check()
     page.get_by_role("button", name="生成结算批次").click()
@@ -210,6 +229,7 @@ def test_supervision_pages_in_the_browser(browser, demo_server, artifacts):
 
     # Audits: draw March's 1 % sample, then record a finding for the first drawn elder.
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="抽查核查").click()
+    assert_accessible(page, "audits")
     page.get_by_label("抽查月份").fill("2026-03")
     page.get_by_label("确认抽取", exact=False).check()
     page.get_by_role("button", name="抽取样本").click()
