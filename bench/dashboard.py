@@ -70,7 +70,14 @@ from common import (  # noqa: E402
     print_server_settings,
     run_sql,
 )
-from dataset import OTHER_DISTRICT, load_elders, load_month, load_providers  # noqa: E402
+from dataset import (  # noqa: E402
+    OTHER_DISTRICT,
+    add_dataset_arguments,
+    check_dataset_arguments,
+    load_elders,
+    load_month,
+    load_providers,
+)
 
 DEFAULT_CLOCK = "2026-06-08T10:00:00+08:00"  # a Monday morning, a week into the month after
 SESSION_COOKIE = "voucher_session"  # app.dashboard.web.SESSION_COOKIE
@@ -658,12 +665,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--redemptions", type=int, default=100_000, help="posted redemptions of the district-month"
-    )
-    parser.add_argument("--providers", type=int, default=200, help="providers of the district (default 200)")
-    parser.add_argument("--per-elder", type=int, default=10, help="redemptions per elder (default 10)")
-    parser.add_argument("--district", default="110105")
+    add_dataset_arguments(parser, redemptions=100_000, noise_other=20_000, noise_reversed=2_000)
     parser.add_argument(
         "--clock",
         default=DEFAULT_CLOCK,
@@ -673,21 +675,11 @@ def main() -> int:
         "--month", default=None, help="the data month (default: the month before the clock's)"
     )
     parser.add_argument(
-        "--previous", type=int, default=100_000, help="redemptions of the month before (settled)"
-    )
-    parser.add_argument(
         "--current",
         type=int,
         default=None,
         help="redemptions of the clock's month so far (default: --redemptions x the share of the month elapsed)",
     )
-    parser.add_argument(
-        "--noise-other", type=int, default=20_000, help=f"posted redemptions of {OTHER_DISTRICT}/month"
-    )
-    parser.add_argument(
-        "--noise-reversed", type=int, default=2_000, help="reversed redemptions of the district"
-    )
-    parser.add_argument("--evidence-share", type=float, default=0.9)
     parser.add_argument(
         "--price-every", type=int, default=50, help="every n-th priced above reference (anomaly)"
     )
@@ -728,8 +720,7 @@ def main() -> int:
     )
     add_pg_arguments(parser)
     args = parser.parse_args()
-    if args.district == OTHER_DISTRICT:
-        raise SystemExit(f"choose a district other than {OTHER_DISTRICT} (the noise district)")
+    check_dataset_arguments(args)
     exit_cleanly_on_sigterm()
 
     from app.rules.months import Month

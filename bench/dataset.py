@@ -20,10 +20,13 @@ Two shapes of amounts and service times:
 
 A month can also be loaded as still running (``open_until``): its vouchers active with their
 face value, its redemptions served before that instant.
+
+Both benchmarks take the data set's command-line options from ``add_dataset_arguments``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -148,6 +151,52 @@ JOIN (VALUES ('institution', 'residence_agreement'), ('institution', 'service_re
 WHERE r.district_code = :d AND r.month = :month_start AND r.status = 'posted'
   AND (hashtext(r.receipt_no) & 1023) < :share_1024
 """
+
+
+def add_dataset_arguments(
+    parser: argparse.ArgumentParser, *, redemptions: int, noise_other: int, noise_reversed: int
+) -> None:
+    """The options of the data set, read off ``args`` by the loaders below. The keyword arguments
+    are the defaults that differ between the benchmarks (each states its scale in its docstring)."""
+    parser.add_argument(
+        "--redemptions",
+        type=int,
+        default=redemptions,
+        help=f"posted redemptions of the district-month (default {redemptions:,})",
+    )
+    parser.add_argument("--providers", type=int, default=200, help="providers of the district (default 200)")
+    parser.add_argument("--per-elder", type=int, default=10, help="redemptions per elder (default 10)")
+    parser.add_argument(
+        "--district", default="110105", help=f"the district (default 110105; not {OTHER_DISTRICT}, the noise)"
+    )
+    parser.add_argument(
+        "--previous",
+        type=int,
+        default=100_000,
+        help="redemptions of the month before, settled (its batch built) first: settlement_items is not "
+        "empty, as in production after the first month (default 100,000; 0 = the first settlement ever)",
+    )
+    parser.add_argument(
+        "--noise-other",
+        type=int,
+        default=noise_other,
+        help=f"posted redemptions of {OTHER_DISTRICT} a month (default {noise_other:,})",
+    )
+    parser.add_argument(
+        "--noise-reversed",
+        type=int,
+        default=noise_reversed,
+        help=f"reversed redemptions of the district (default {noise_reversed:,})",
+    )
+    parser.add_argument(
+        "--evidence-share", type=float, default=0.9, help="share with complete evidence (default 0.9)"
+    )
+
+
+def check_dataset_arguments(args: argparse.Namespace) -> None:
+    """What argparse does not check: the district must not be the noise district."""
+    if args.district == OTHER_DISTRICT:
+        raise SystemExit(f"choose a district other than {OTHER_DISTRICT} (the noise district)")
 
 
 def month_params(month, face: int, args, *, open_until=None) -> dict:

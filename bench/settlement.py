@@ -58,7 +58,14 @@ from common import (  # noqa: E402
     print_server_settings,
     run_sql,
 )
-from dataset import OTHER_DISTRICT, load_elders, load_month, load_providers  # noqa: E402
+from dataset import (  # noqa: E402
+    OTHER_DISTRICT,
+    add_dataset_arguments,
+    check_dataset_arguments,
+    load_elders,
+    load_month,
+    load_providers,
+)
 
 TARGET_SECONDS = 10.0
 
@@ -166,29 +173,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--redemptions", type=int, default=1_000_000, help="posted redemptions of the district-month"
-    )
-    parser.add_argument("--providers", type=int, default=200, help="providers of the district (default 200)")
-    parser.add_argument("--per-elder", type=int, default=10, help="redemptions per elder (default 10)")
+    add_dataset_arguments(parser, redemptions=1_000_000, noise_other=100_000, noise_reversed=20_000)
     parser.add_argument("--month", default="2026-05", help="an ended month of the program (default 2026-05)")
-    parser.add_argument("--district", default="110105")
-    parser.add_argument(
-        "--evidence-share", type=float, default=0.9, help="share with complete evidence (0.9)"
-    )
-    parser.add_argument(
-        "--noise-other", type=int, default=100_000, help=f"posted redemptions of {OTHER_DISTRICT}"
-    )
-    parser.add_argument(
-        "--noise-reversed", type=int, default=20_000, help="reversed redemptions of the district"
-    )
-    parser.add_argument(
-        "--previous",
-        type=int,
-        default=100_000,
-        help="redemptions of the previous month, settled (built) before: settlement_items is not empty, as in "
-        "production after the first month (default 100,000; 0 = the first settlement ever)",
-    )
     parser.add_argument(
         "--timeout", type=int, default=300, help="statement_timeout of the timed build, s (300)"
     )
@@ -196,8 +182,7 @@ def main() -> int:
     parser.add_argument("--explain-ms", type=int, default=250)
     add_pg_arguments(parser)
     args = parser.parse_args()
-    if args.district == OTHER_DISTRICT:
-        raise SystemExit(f"choose a district other than {OTHER_DISTRICT} (the noise district)")
+    check_dataset_arguments(args)
     exit_cleanly_on_sigterm()
     pg = PgServer(args)
     name = f"voucher_bench_{os.getpid()}"

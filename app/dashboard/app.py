@@ -32,10 +32,17 @@ SECURITY_HEADERS = {
 
 
 def _page_routers():
-    """Every page module's router; the settlement and supervision pages register here."""
-    from app.dashboard import settlements, supervision
+    """Every page module's router: a new page module registers here."""
+    from app.dashboard import anomalies, audits, providers, settlements
 
-    return [auth.router, overview.router, settlements.router, supervision.router]
+    return [
+        auth.router,
+        overview.router,
+        settlements.router,
+        anomalies.router,
+        audits.router,
+        providers.router,
+    ]
 
 
 def create_dashboard() -> FastAPI:

@@ -23,6 +23,15 @@ PROVIDER_STATUS_TITLES = {
     "disqualified": "取消资格",
 }
 REDEMPTION_STATUS_TITLES = {"posted": "已核销", "reversed": "已冲正"}
+# Who acted, when a record names no staff member (staff are named from their record): the
+# settlement history names the bootstrap token and the overdue job; the supervision pages call
+# the bootstrap token 系统管理员 and every system job 系统自动.
+SETTLEMENT_ACTOR_TITLES = {
+    "staff:bootstrap-admin": "系统管理员(初始令牌)",
+    "system:flag_overdue": "系统(逾期检查)",
+}
+SUPERVISION_ACTOR_TITLES = {"staff:bootstrap-admin": "系统管理员"}
+SUPERVISION_SYSTEM_ACTOR_TITLE = "系统自动"
 
 
 def title(table: dict[str, str], code: str | None) -> str:

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.dashboard.charts import daily_bar_chart
-from app.dashboard.web import ScopedDistrict, User, parse_month, render
+from app.dashboard.web import ScopedDistrict, User, district_name, parse_month, render
 from app.deps import SessionDep
-from app.reference.models import District
 from app.reports.overview import month_overview
 
 router = APIRouter()
@@ -30,7 +29,7 @@ def overview(
         "overview.html",
         {
             "district": district,
-            "district_name": session.get(District, district).name,
+            "district_name": district_name(session, district),
             "month": shown,
             "data": data,
             "chart": daily_bar_chart(data.daily),

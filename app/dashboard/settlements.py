@@ -17,15 +17,24 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.auth.models import StaffMember
 from app.auth.principal import Role
 from app.auth.sessions import SignedIn
-from app.config import get_settings
 from app.dashboard import labels
+from app.dashboard.common import (
+    CIVIL_ROLES,
+    FINANCE_ROLES,
+    Pager,
+    actor_names,
+    may_act,
+    page_size,
+    require_role,
+    required_text,
+)
 from app.dashboard.web import (
     FormUser,
     ScopedDistrict,
     User,
+    district_name,
     parse_month,
     redirect,
     render,
@@ -35,11 +44,11 @@ from app.dashboard.web import (
 )
 from app.deps import SessionDep
 from app.elders.models import Elder
-from app.errors import Forbidden, InvalidRejection, NotFound, ValidationFailed
+from app.errors import InvalidRejection, NotFound, ValidationFailed
 from app.ids import parse_id
 from app.providers.models import Provider
 from app.redemptions.models import Redemption
-from app.reference.models import CatalogueItem, District
+from app.reference.models import CatalogueItem
 from app.reports.overview import BatchProgress, batch_progress
 from app.routing import TransactionRetryRoute
 from app.rules.identity import mask_name
@@ -51,9 +60,6 @@ from app.settlements.models import SettlementBatch, SettlementEvent, SettlementI
 # Review actions (POST) retry the whole request when the database reports a lost race, as the API does.
 router = APIRouter(prefix="/settlements", route_class=TransactionRetryRoute)
 
-CIVIL_ROLES = frozenset({Role.DISTRICT_CIVIL, Role.CITY_ADMIN})
-FINANCE_ROLES = frozenset({Role.DISTRICT_FINANCE, Role.CITY_ADMIN})
-
 # What each event of a batch's history is called; the review transitions name themselves.
 EVENT_TITLES = {
     "build": "生成结算批次",
@@ -61,11 +67,11 @@ EVENT_TITLES = {
     "flag_overdue": "逾期提醒",
     **{action: step.action_title for (_status, action), step in TRANSITIONS.items()},
 }
-# Actors that are not staff members.
-SYSTEM_ACTORS = {"staff:bootstrap-admin": "系统管理员(初始令牌)", "system:flag_overdue": "系统(逾期检查)"}
 # Rejections listed under one event of the history; the rest are counted (the statement lists all).
 EVENT_REJECTIONS_SHOWN = 10
 MAX_REJECTIONS_PER_FORM = 1000
+# The highest page of the drill-down a URL may ask for (a page past the end shows the last one).
+DRILL_DOWN_PAGE_MAX = 10_000_000
 BatchId = Annotated[str, Path(max_length=64)]
 ProviderId = Annotated[str, Path(max_length=64)]
 Confirm = Annotated[str | None, Form(max_length=8)]
@@ -74,15 +80,10 @@ Confirm = Annotated[str | None, Form(max_length=8)]
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def _may(user: SignedIn, roles: frozenset[Role]) -> bool:
-    return user.principal.role in roles
-
-
 def _require(user: SignedIn, roles: frozenset[Role], action: str) -> None:
-    """Pages hide forms an officer may not use; a hand-made POST is refused here too."""
-    if not _may(user, roles):
-        who = "、".join(labels.title(labels.ROLE_TITLES, role.value) for role in sorted(roles))
-        raise Forbidden(f"{action}须由{who}办理")
+    """Refuse ``action`` unless the officer has one of ``roles``, naming who may."""
+    who = "、".join(labels.title(labels.ROLE_TITLES, role.value) for role in sorted(roles))
+    require_role(user, roles, f"{action}须由{who}办理")
 
 
 def _batch(session: Session, user: SignedIn, batch_id: str, *, for_update: bool = False) -> SettlementBatch:
@@ -119,11 +120,6 @@ def parse_yuan(text: str) -> int:
     return int(whole) * 100 + int((found.group("cents") or "").ljust(2, "0"))
 
 
-def _district_name(session: Session, code: str) -> str:
-    district = session.get(District, code)
-    return district.name if district else code
-
-
 # --- the history of a batch ------------------------------------------------------------------
 
 
@@ -137,20 +133,6 @@ class EventView:
     notes: list[str] = field(default_factory=list)
     rejections: list[tuple[str, str]] = field(default_factory=list)
     more_rejections: int = 0
-
-
-def _actor_names(session: Session, actors: set[str]) -> dict[str, str]:
-    ids = {actor: parse_id(actor.removeprefix("staff:")) for actor in actors if actor.startswith("staff:")}
-    wanted = {parsed for parsed in ids.values() if parsed is not None}
-    names = (
-        dict(
-            session.execute(select(StaffMember.id, StaffMember.name).where(StaffMember.id.in_(wanted))).all()
-        )
-        if wanted
-        else {}
-    )
-    shown = {actor: names[parsed] for actor, parsed in ids.items() if parsed in names}
-    return {actor: shown.get(actor) or SYSTEM_ACTORS.get(actor, actor) for actor in actors}
 
 
 def _event_views(
@@ -216,9 +198,9 @@ def batches_page(request: Request, session: SessionDep, user: User, district: Sc
         "settlements/list.html",
         {
             "district": district,
-            "district_name": _district_name(session, district),
+            "district_name": district_name(session, district),
             "rows": [BatchRow(batch, batch_progress(session, batch)) for batch in batches],
-            "may_build": _may(user, CIVIL_ROLES),
+            "may_build": may_act(user, CIVIL_ROLES),
             "default_month": clock.current_month().previous(),
         },
         session=session,
@@ -244,7 +226,7 @@ def build(
     return redirect(
         request,
         f"/settlements/{batch.id}",
-        flash=f"已生成{_district_name(session, district_code)} {shown} 结算批次:"
+        flash=f"已生成{district_name(session, district_code)} {shown} 结算批次:"
         f"核销 {batch.redemptions:,} 笔,应付 {yuan(batch.payable_fen)} 元",
     )
 
@@ -272,13 +254,15 @@ def batch_page(
     )
     names = {str(line.provider_id): line.provider_name for line in lines}
     events = service.events_of(session, batch)
-    actors = _actor_names(session, {event.actor for event in events} | {batch.created_by})
+    actors = actor_names(
+        session, {event.actor for event in events} | {batch.created_by}, titles=labels.SETTLEMENT_ACTOR_TITLES
+    )
     return render(
         request,
         "settlements/detail.html",
         {
             "district": batch.district_code,
-            "district_name": _district_name(session, batch.district_code),
+            "district_name": district_name(session, batch.district_code),
             "batch": batch,
             "batch_month": Month.of(batch.month),
             "progress": batch_progress(session, batch),
@@ -286,9 +270,9 @@ def batch_page(
             "unpaid": [line for line in lines if not line.paid],
             "missing_evidence": int(missing or 0),
             "events": _event_views(events, actors, names),
-            "created_by": actors[batch.created_by],
-            "may_civil": _may(user, CIVIL_ROLES),
-            "may_finance": _may(user, FINANCE_ROLES),
+            "created_by": actors.get(batch.created_by, batch.created_by),
+            "may_civil": may_act(user, CIVIL_ROLES),
+            "may_finance": may_act(user, FINANCE_ROLES),
         },
         session=session,
     )
@@ -350,8 +334,7 @@ def record_payment(
     _require(user, CIVIL_ROLES, "登记支付")
     require_confirmation(confirm)
     amount_fen = parse_yuan(amount)
-    if not reference.strip():
-        raise ValidationFailed("请填写银行支付凭证号")
+    reference = required_text(reference, "银行支付凭证号")
     _, provider = _line(session, batch, provider_id)
     service.record_payment(
         session,
@@ -359,7 +342,7 @@ def record_payment(
         batch,
         provider_id=provider_id,
         amount_fen=amount_fen,
-        reference=reference.strip(),
+        reference=reference,
     )
     message = f"已登记向{provider.name}支付 {yuan(amount_fen)} 元"
     if batch.status == "settled":
@@ -389,7 +372,7 @@ class ItemRow:
         return 0 if self.rejected else self.deduction_fen
 
 
-def _item_rows(session: Session, batch: SettlementBatch, provider_id: uuid.UUID, page: int, size: int):
+def _item_rows(session: Session, batch: SettlementBatch, provider_id: uuid.UUID, pager: Pager):
     rows = session.execute(
         select(
             SettlementItem.redemption_id,
@@ -410,8 +393,8 @@ def _item_rows(session: Session, batch: SettlementBatch, provider_id: uuid.UUID,
         .join(CatalogueItem, CatalogueItem.item == Redemption.item)
         .where(SettlementItem.batch_id == batch.id, SettlementItem.provider_id == provider_id)
         .order_by(Redemption.served_at, SettlementItem.redemption_id)
-        .offset((page - 1) * size)
-        .limit(size)
+        .offset(pager.offset)
+        .limit(pager.size)
     ).all()
     return [
         ItemRow(
@@ -438,13 +421,11 @@ def provider_page(
     user: User,
     batch_id: BatchId,
     provider_id: ProviderId,
-    page: Annotated[int, Query(ge=1, le=10_000_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=DRILL_DOWN_PAGE_MAX)] = 1,
 ):
     batch = _batch(session, user, batch_id)
     line, provider = _line(session, batch, provider_id)
-    size = get_settings().dashboard.page_size
-    pages = max(1, -(-line.redemptions // size))
-    page = min(page, pages)
+    pager = Pager(page, page_size(), line.redemptions).within_pages()
     stats = session.execute(
         select(
             func.coalesce(func.sum(case((SettlementItem.rejected, 1), else_=0)), 0),
@@ -456,18 +437,16 @@ def provider_page(
         "settlements/provider.html",
         {
             "district": batch.district_code,
-            "district_name": _district_name(session, batch.district_code),
+            "district_name": district_name(session, batch.district_code),
             "batch": batch,
             "batch_month": Month.of(batch.month),
             "line": line,
             "provider": provider,
-            "rows": _item_rows(session, batch, line.provider_id, page, size),
+            "rows": _item_rows(session, batch, line.provider_id, pager),
             "rejected_count": int(stats[0]),
             "missing_count": int(stats[1]),
-            "page": page,
-            "pages": pages,
-            "page_size": size,
-            "may_reject": batch.status == "civil_review" and _may(user, CIVIL_ROLES),
+            "pager": pager,
+            "may_reject": batch.status == "civil_review" and may_act(user, CIVIL_ROLES),
         },
         session=session,
     )
@@ -482,7 +461,7 @@ def reject(
     provider_id: Annotated[str, Form(max_length=64)],
     redemption_id: Annotated[list[str] | None, Form()] = None,
     reason: Annotated[str, Form(max_length=500)] = "",
-    page: Annotated[int, Form(ge=1, le=10_000_000)] = 1,
+    page: Annotated[int, Form(ge=1, le=DRILL_DOWN_PAGE_MAX)] = 1,
     confirm: Confirm = None,
 ):
     batch = _batch(session, user, batch_id, for_update=True)
@@ -493,9 +472,7 @@ def reject(
         raise ValidationFailed("请勾选要核减的核销记录")
     if len(chosen) > MAX_REJECTIONS_PER_FORM:
         raise ValidationFailed(f"一次最多核减 {MAX_REJECTIONS_PER_FORM} 笔")
-    text = reason.strip()
-    if not text:
-        raise ValidationFailed("请填写核减原因")
+    text = required_text(reason, "核减原因")
     reasons: dict[uuid.UUID, str] = {}
     for value in chosen:
         parsed = parse_id(value)

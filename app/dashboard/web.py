@@ -161,6 +161,16 @@ def districts(session: Session) -> list[tuple[str, str]]:
     return [(d.code, d.name) for d in session.scalars(select(District).order_by(District.code))]
 
 
+def district_name(session: Session, code: str) -> str:
+    district = session.get(District, code)
+    return district.name if district else code
+
+
+def city_wide(user: SignedIn) -> bool:
+    """City admins and auditors see every district (and pick one); the others see their own."""
+    return user.principal.role in CITY_WIDE_ROLES
+
+
 def default_district(session: Session) -> str:
     """For city-wide roles: the district with the most elders (the first one when none has any)."""
     busiest = session.scalar(
@@ -173,7 +183,7 @@ def scoped_district(session: Session, user: SignedIn, requested: str | None) -> 
     """The district a page shows: a district officer's own; for city admins and auditors the one
     they picked. Another district than one's own is "not found", as in the API."""
     principal = user.principal
-    if principal.role not in CITY_WIDE_ROLES:
+    if not city_wide(user):
         if requested and requested != principal.district_code:
             raise NotFound("未找到该区的数据")
         return principal.district_code
@@ -248,7 +258,7 @@ def render(
         "csrf_token": user.csrf_token if user else "",
         "href": lambda path, **query: href(request, path, **query),
         "flash": flash,
-        "city_wide": bool(user and user.principal.role in CITY_WIDE_ROLES),
+        "city_wide": bool(user and city_wide(user)),
         "district_options": districts(session) if session is not None and user else [],
         "today": clock.today(),
     }

@@ -108,6 +108,17 @@ def submit(client, path: str, data: dict, *, from_page: str) -> str | None:
     return flash_of(response)
 
 
+def submit_on_batch(client, batch_id: str, action: str, data: dict) -> str | None:
+    """Post a form of the batch page (``action``: the path below the batch's); its flash."""
+    return submit(client, f"/settlements/{batch_id}/{action}", data, from_page=f"/settlements/{batch_id}")
+
+
+def pay(client, batch_id: str, provider: dict, amount: str, reference: str) -> str | None:
+    """Register a payment to ``provider`` with the batch page's form; its flash."""
+    payment = {"provider_id": provider["id"], "amount": amount, "reference": reference, "confirm": "yes"}
+    return submit_on_batch(client, batch_id, "payments", payment)
+
+
 def test_a_month_settled_through_the_dashboard(client):
     march = build_march(client)
     signed_in_staff(client, "district_civil", DISTRICT)
@@ -149,24 +160,11 @@ def test_a_month_settled_through_the_dashboard(client):
     drill = f"/settlements/{batch_id}/providers/{march.station['id']}"
     rows = page(client, drill)
     assert rows.count('name="redemption_id"') == 2 and "李**" in rows
-    refused = submit(
-        client,
-        f"/settlements/{batch_id}/rejections",
-        {"provider_id": march.station["id"], "redemption_id": march.rejected_id, "confirm": "yes"},
-        from_page=drill,
-    )
+    rejections = f"/settlements/{batch_id}/rejections"
+    rejection = {"provider_id": march.station["id"], "redemption_id": march.rejected_id, "confirm": "yes"}
+    refused = submit(client, rejections, rejection, from_page=drill)
     assert "请填写核减原因" in refused
-    flash = submit(
-        client,
-        f"/settlements/{batch_id}/rejections",
-        {
-            "provider_id": march.station["id"],
-            "redemption_id": march.rejected_id,
-            "reason": REASON,
-            "confirm": "yes",
-        },
-        from_page=drill,
-    )
+    flash = submit(client, rejections, {**rejection, "reason": REASON}, from_page=drill)
     assert flash == "已核减 1 笔,核减金额 150.00 元,本批次应付 1,323.45 元"
     rows = page(client, drill)
     assert rows.count('name="redemption_id"') == 1
@@ -186,30 +184,13 @@ def test_a_month_settled_through_the_dashboard(client):
     }
 
     # Submission refused without the confirmation box: nothing changes.
-    refused = submit(
-        client, f"/settlements/{batch_id}/civil-review", {}, from_page=f"/settlements/{batch_id}"
-    )
+    refused = submit_on_batch(client, batch_id, "civil-review", {})
     assert "CONFIRMATION_REQUIRED" in refused
     assert api_batch(client, batch_id)["status"] == "civil_review"
-    flash = submit(
-        client,
-        f"/settlements/{batch_id}/civil-review",
-        {"confirm": "yes"},
-        from_page=f"/settlements/{batch_id}",
-    )
+    flash = submit_on_batch(client, batch_id, "civil-review", {"confirm": "yes"})
     assert flash.startswith("已提交区财政局复审,应付 1,323.45 元")
     assert "/rejections" not in page(client, drill)  # no more 核减 once submitted
-    refused = submit(
-        client,
-        f"/settlements/{batch_id}/rejections",
-        {
-            "provider_id": march.station["id"],
-            "redemption_id": march.rejected_id,
-            "reason": REASON,
-            "confirm": "yes",
-        },
-        from_page=drill,
-    )
+    refused = submit(client, rejections, {**rejection, "reason": REASON}, from_page=drill)
     assert "INVALID_STATE" in refused and api_batch(client, batch_id)["totals"]["rejected_fen"] == 15000
 
     # Finance, in a browser of its own: no civil form; returns with a note, then approves.
@@ -217,34 +198,23 @@ def test_a_month_settled_through_the_dashboard(client):
         signed_in_staff(finance, "district_finance", DISTRICT)
         seen = page(finance, f"/settlements/{batch_id}")
         assert "复审通过" in seen and "/civil-review" not in seen and "登记支付" not in seen
-        refused = submit(
-            finance,
-            f"/settlements/{batch_id}/finance-review",
-            {"decision": "return", "confirm": "yes"},
-            from_page=f"/settlements/{batch_id}",
+        refused = submit_on_batch(
+            finance, batch_id, "finance-review", {"decision": "return", "confirm": "yes"}
         )
         assert "退回民政重审时须填写退回意见" in refused
-        flash = submit(
+        flash = submit_on_batch(
             finance,
-            f"/settlements/{batch_id}/finance-review",
+            batch_id,
+            "finance-review",
             {"decision": "return", "note": "请补充驿站服务记录说明", "confirm": "yes"},
-            from_page=f"/settlements/{batch_id}",
         )
         assert flash == "已退回区民政局重新审核"
         detail = text_of(page(client, f"/settlements/{batch_id}"))
         assert "财政复审退回" in detail and "退回意见:请补充驿站服务记录说明" in detail
         assert api_batch(client, batch_id)["status"] == "civil_review"
-        submit(
-            client,
-            f"/settlements/{batch_id}/civil-review",
-            {"confirm": "yes"},
-            from_page=f"/settlements/{batch_id}",
-        )
-        flash = submit(
-            finance,
-            f"/settlements/{batch_id}/finance-review",
-            {"decision": "approve", "confirm": "yes"},
-            from_page=f"/settlements/{batch_id}",
+        submit_on_batch(client, batch_id, "civil-review", {"confirm": "yes"})
+        flash = submit_on_batch(
+            finance, batch_id, "finance-review", {"decision": "approve", "confirm": "yes"}
         )
         assert flash.startswith("财政复审已通过,请于 2026-04-08 前完成支付")
 
@@ -252,40 +222,15 @@ def test_a_month_settled_through_the_dashboard(client):
     detail = page(client, f"/settlements/{batch_id}")
     assert 'value="123.45"' in detail and 'value="1,200.00"' in detail
     before = api_batch(client, batch_id)
-    refused = submit(
-        client,
-        f"/settlements/{batch_id}/payments",
-        {"provider_id": march.station["id"], "amount": "123.40", "reference": "ICBC-0001", "confirm": "yes"},
-        from_page=f"/settlements/{batch_id}",
-    )
+    refused = pay(client, batch_id, march.station, "123.40", "ICBC-0001")
     assert "AMOUNT_MISMATCH" in refused and "应付 12345 分" in refused
     assert api_batch(client, batch_id)["lines"] == before["lines"]
     assert len(api_batch(client, batch_id)["events"]) == len(before["events"])
-    refused = submit(
-        client,
-        f"/settlements/{batch_id}/payments",
-        {"provider_id": march.station["id"], "amount": "12.3.4", "reference": "ICBC-0001", "confirm": "yes"},
-        from_page=f"/settlements/{batch_id}",
-    )
+    refused = pay(client, batch_id, march.station, "12.3.4", "ICBC-0001")
     assert "VALIDATION_ERROR" in refused and "支付金额格式不正确" in refused
-    flash = submit(
-        client,
-        f"/settlements/{batch_id}/payments",
-        {"provider_id": march.station["id"], "amount": "123.45", "reference": "ICBC-0001", "confirm": "yes"},
-        from_page=f"/settlements/{batch_id}",
-    )
+    flash = pay(client, batch_id, march.station, "123.45", "ICBC-0001")
     assert flash == f"已登记向{STATION}支付 123.45 元"
-    flash = submit(
-        client,
-        f"/settlements/{batch_id}/payments",
-        {
-            "provider_id": march.institution["id"],
-            "amount": "1,200.00",
-            "reference": "ICBC-0002",
-            "confirm": "yes",
-        },
-        from_page=f"/settlements/{batch_id}",
-    )
+    flash = pay(client, batch_id, march.institution, "1,200.00", "ICBC-0002")
     assert flash == f"已登记向{INSTITUTION}支付 1,200.00 元;全部服务机构已支付,本批次结算完成"
     settled = api_batch(client, batch_id)
     assert settled["status"] == "settled"
@@ -397,12 +342,7 @@ def test_roles_see_only_their_actions_and_bad_input_is_a_page(client, built, mon
         client, f"/settlements/{batch_id}/providers/{march.station['id']}"
     )
     assert "生成结算批次</button>" not in page(client, "/settlements")
-    refused = submit(
-        client,
-        f"/settlements/{batch_id}/civil-review",
-        {"confirm": "yes"},
-        from_page=f"/settlements/{batch_id}",
-    )
+    refused = submit_on_batch(client, batch_id, "civil-review", {"confirm": "yes"})
     assert "FORBIDDEN" in refused
     refused = submit(client, "/settlements", {"month": "2026-02", "confirm": "yes"}, from_page="/settlements")
     assert "FORBIDDEN" in refused

@@ -1,0 +1,198 @@
+"""Providers page (issue 7 item 4): a district's providers by listing status, each with its
+sanctions — a blacklist entry, open rectification orders (overdue ones marked) and the
+escalations of orders not rectified — and the form that closes an order as rectified.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from sqlalchemy import select
+
+from app import clock
+from app.dashboard.common import (
+    CIVIL_ROLES,
+    PAGE_MAX,
+    Pager,
+    may_act,
+    page_size,
+    require_civil_officer,
+    required_text,
+)
+from app.dashboard.web import (
+    FormUser,
+    ScopedDistrict,
+    User,
+    city_wide,
+    districts,
+    redirect,
+    render,
+    require_confirmation,
+)
+from app.deps import SessionDep
+from app.providers import service as providers
+from app.providers.models import Provider
+from app.routing import TransactionRetryRoute
+from app.rules.listing import ListingStatus
+from app.rules.months import BEIJING
+from app.rules.sanctions import RectificationStatus, is_overdue
+from app.sanctions import service as sanctions
+
+router = APIRouter(route_class=TransactionRetryRoute)
+
+LISTING_STATUSES = ("listed", "withdrawn", "suspended", "disqualified")
+
+# --- Chinese names ---------------------------------------------------------------------------
+
+RECTIFICATION_SOURCE_TITLES = {"manual": "区民政局责令", "automatic": "抽查问题达到阈值自动发出"}
+ESCALATION_TITLES = {"suspend": "暂停参与资格", "disqualify": "取消参与资格"}
+# The tables the template reads, as ``T``.
+TITLES = {"rectification_source": RECTIFICATION_SOURCE_TITLES, "escalation": ESCALATION_TITLES}
+
+# --- GET /providers --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderView:
+    id: str
+    status: str
+    source: str
+    reason: str
+    opened_on: date
+    due_on: date
+    overdue: bool
+    closed_at: datetime | None
+    escalation_action: str | None
+
+
+@dataclass(frozen=True)
+class BlacklistView:
+    listed_on: date
+    district: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    id: str
+    name: str
+    kind: str
+    status: str
+    credit_code: str
+    blacklist: BlacklistView | None
+    open_orders: list[OrderView]
+    escalations: list[OrderView]
+
+
+ProviderStatusFilter = Literal["listed", "withdrawn", "suspended", "disqualified", "all"]
+
+
+@router.get("/providers", name="providers")
+def provider_list(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    district: ScopedDistrict,
+    status: Annotated[ProviderStatusFilter, Query()] = "all",
+    page: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 1,
+):
+    every = providers.list_providers(session, user.principal, district_code=district, status=None, kind=None)
+    counts = dict.fromkeys(LISTING_STATUSES, 0)
+    for p in every:
+        counts[p.status] = counts.get(p.status, 0) + 1
+    chosen = every if status == "all" else [p for p in every if p.status == ListingStatus(status).value]
+    pager = Pager(page, page_size(), len(chosen))
+    shown = chosen[pager.offset : pager.offset + pager.size]
+    entries = sanctions.active_blacklist_entries(session, {p.credit_code for p in shown})
+    orders = sanctions.rectifications_of_providers(
+        session, {p.id for p in shown}, (RectificationStatus.OPEN, RectificationStatus.ESCALATED)
+    )
+    # Blacklist entries name the district that listed the provider, which may be another one.
+    district_names = dict(districts(session))
+    today = clock.today()
+    open_by: dict[uuid.UUID, list[OrderView]] = {}
+    escalated_by: dict[uuid.UUID, list[OrderView]] = {}
+    for o in orders:
+        view = OrderView(
+            id=str(o.id),
+            status=o.status,
+            source=o.source,
+            reason=o.reason,
+            opened_on=o.opened_on,
+            due_on=o.due_on,
+            overdue=is_overdue(RectificationStatus(o.status), o.due_on, today),
+            closed_at=o.closed_at,
+            escalation_action=o.escalation_action,
+        )
+        (open_by if o.status == RectificationStatus.OPEN.value else escalated_by).setdefault(
+            o.provider_id, []
+        ).append(view)
+    rows = []
+    for p in shown:
+        entry = entries.get(p.credit_code)
+        rows.append(
+            ProviderView(
+                id=str(p.id),
+                name=p.name,
+                kind=p.kind,
+                status=p.status,
+                credit_code=p.credit_code,
+                blacklist=BlacklistView(
+                    listed_on=entry.listed_at.astimezone(BEIJING).date(),
+                    district=district_names.get(entry.district_code, entry.district_code),
+                    reason=entry.reason,
+                )
+                if entry
+                else None,
+                open_orders=open_by.get(p.id, []),
+                escalations=escalated_by.get(p.id, []),
+            )
+        )
+    return render(
+        request,
+        "providers/list.html",
+        {
+            "district": district,
+            "district_name": district_names.get(district, district),
+            "status": status,
+            "counts": counts,
+            "total": len(every),
+            "providers": rows,
+            "pager": pager,
+            "can_act": may_act(user, CIVIL_ROLES),
+            "T": TITLES,
+        },
+        session=session,
+    )
+
+
+# --- POST /rectifications/{id}/close ---------------------------------------------------------
+
+
+@router.post("/rectifications/{order_id}/close", name="close_rectification")
+def close_rectification(
+    request: Request,
+    session: SessionDep,
+    user: FormUser,
+    order_id: str,
+    note: Annotated[str, Form(max_length=500)] = "",
+    confirm: Annotated[str | None, Form()] = None,
+    back_status: Annotated[str | None, Form(max_length=12)] = None,
+):
+    require_civil_officer(user)
+    require_confirmation(confirm)
+    text = required_text(note, "整改完成情况")
+    order = sanctions.get_visible_order(session, user.principal, order_id, for_update=True)
+    sanctions.close_rectification(session, user.principal, order, note=text)
+    name = session.scalar(select(Provider.name).where(Provider.id == order.provider_id))
+    return redirect(
+        request,
+        "/providers",
+        flash=f"已确认“{name}”整改完成,整改通知已结束",
+        district=order.district_code if city_wide(user) else None,
+        status=back_status if back_status in (*LISTING_STATUSES, "all") else None,
+    )
