@@ -559,10 +559,10 @@ def list_anomalies(
 
 def redemptions_of(session: Session, anomalies: list[Anomaly]) -> dict[uuid.UUID, Redemption]:
     """The redemptions the anomalies name, in one query (shown with each warning)."""
-    ids = {a.redemption_id for a in anomalies if a.redemption_id is not None}
-    if not ids:
-        return {}
-    return {r.id: r for r in session.scalars(select(Redemption).where(Redemption.id.in_(ids)))}
+    # Imported here: the redemption service imports this module (in-line checks at redemption).
+    from app.redemptions.service import redemptions_by_ids
+
+    return redemptions_by_ids(session, {a.redemption_id for a in anomalies if a.redemption_id is not None})
 
 
 def resolve(session: Session, caller: Principal, anomaly: Anomaly, *, status: str, note: str) -> Anomaly:
@@ -576,13 +576,6 @@ def resolve(session: Session, caller: Principal, anomaly: Anomaly, *, status: st
     anomaly.resolution_note = note
     session.flush()
     return anomaly
-
-
-def redemptions_by_ids(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Redemption]:
-    """Redemptions by id, in one query (e.g. the other redemption an overlap warning names)."""
-    if not ids:
-        return {}
-    return {r.id: r for r in session.scalars(select(Redemption).where(Redemption.id.in_(ids)))}
 
 
 def count_by_status(

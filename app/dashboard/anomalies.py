@@ -47,6 +47,7 @@ from app.dashboard.web import (
 from app.deps import SessionDep
 from app.errors import ValidationFailed
 from app.ids import parse_id
+from app.redemptions.service import redemptions_by_ids
 from app.routing import TransactionRetryRoute
 from app.rules import anomalies as rules
 from app.rules.months import Month
@@ -203,9 +204,10 @@ def _rule_title(rule: str) -> str:
 def anomaly_views(session: Session, rows: list[Anomaly]) -> list[AnomalyView]:
     """The warnings as the page shows them: the evidence as labelled lines, money in yuan, the
     redemptions they name (their own and an overlap's other one) with provider, elder and item."""
-    own = anomalies.redemptions_of(session, rows)
-    other_ids = {_evidence_id(a.evidence or {}, "other_redemption_id") for a in rows} - {None} - set(own)
-    redemptions = {**own, **anomalies.redemptions_by_ids(session, other_ids)}
+    named_ids = {a.redemption_id for a in rows} | {
+        _evidence_id(a.evidence or {}, "other_redemption_id") for a in rows
+    }
+    redemptions = redemptions_by_ids(session, named_ids - {None})
     names = load_names(
         session,
         provider_ids={a.provider_id for a in rows}

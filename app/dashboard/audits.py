@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Query, Request
 
 from app import clock
-from app.anomalies import service as anomalies
 from app.audits import service as audits
 from app.audits.models import AuditFinding, AuditSample
 from app.dashboard.common import (
@@ -49,6 +48,7 @@ from app.deps import SessionDep
 from app.errors import ValidationFailed
 from app.ids import parse_id
 from app.redemptions.models import Redemption
+from app.redemptions.service import redemptions_by_ids
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 
@@ -206,7 +206,7 @@ def audit_sample(
     named = audits.finding_redemptions(session, findings)
     finding_redemption_ids = {parse_id(line["redemption_id"]) for lines in named.values() for line in lines}
     by_id = {r.id: r for r in redemptions}
-    by_id.update(anomalies.redemptions_by_ids(session, finding_redemption_ids - set(by_id)))
+    by_id.update(redemptions_by_ids(session, finding_redemption_ids - set(by_id)))
     names = load_names(
         session,
         provider_ids={r.provider_id for r in by_id.values()}

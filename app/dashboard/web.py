@@ -252,15 +252,16 @@ def render(
     flash message of the previous form (read once, then cleared)."""
     user: SignedIn | None = getattr(request.state, "user", None)
     flash = _take_flash(request)
+    picks_district = bool(user and city_wide(user))
     values = {
         "request": request,
         "user": user,
         "csrf_token": user.csrf_token if user else "",
         "href": lambda path, **query: href(request, path, **query),
         "flash": flash,
-        "city_wide": bool(user and city_wide(user)),
-        "district_options": districts(session) if session is not None and user else [],
-        "today": clock.today(),
+        "city_wide": picks_district,
+        # Only city admins and auditors have the district picker.
+        "district_options": districts(session) if session is not None and picks_district else [],
     }
     values.update(context or {})
     response = templates.TemplateResponse(request, template, values, status_code=status_code)

@@ -28,6 +28,7 @@ elders are taken in ID-number order (database ids are random UUIDs).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import random
 from collections.abc import Callable, Iterable, Iterator
@@ -511,8 +512,7 @@ def _load_redemptions(
     start, end = window
     sellers = [p for p in providers if p.kind in DEMO_SALES]
     if end - start < timedelta(hours=1) or not sellers:
-        for _ in elders:  # still advances the progress
-            pass
+        collections.deque(elders, maxlen=0)  # nothing to redeem; consuming still advances the progress
         return 0
     posted = 0
     for index, elder_id in enumerate(elders):

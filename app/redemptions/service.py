@@ -337,6 +337,13 @@ def redemption_out(redemption: Redemption, *, voucher_balance_fen: int | None = 
     }
 
 
+def redemptions_by_ids(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Redemption]:
+    """Redemptions by id, in one query (the ones a warning, a finding or a page names)."""
+    if not ids:
+        return {}
+    return {r.id: r for r in session.scalars(select(Redemption).where(Redemption.id.in_(ids)))}
+
+
 def get_visible_redemption(session: Session, caller: Principal, redemption_id: str) -> Redemption:
     parsed = parse_id(redemption_id)
     redemption = session.get(Redemption, parsed) if parsed else None
