@@ -23,7 +23,10 @@ RUN pip install -e . \
     && chown -R voucher:voucher /srv/voucher/var
 
 USER voucher
-ENV VOUCHER_DATABASE_URL=sqlite:////srv/voucher/var/voucher.db
+ENV VOUCHER_DATABASE_URL=sqlite:////srv/voucher/var/voucher.db \
+    VOUCHER_EVIDENCE__STORAGE_DIR=/srv/voucher/var/evidence
+# The data that must outlive the container: the SQLite file (when used) and the evidence files.
+VOLUME ["/srv/voucher/var"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
 CMD ["sh", "-c", "voucher migrate && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --proxy-headers"]

@@ -830,6 +830,40 @@ def ledger_verify() -> None:
     console.print("[green]账本平衡,余额与分录一致[/green]")
 
 
+# --- providers --------------------------------------------------------------------------------------
+providers_app = typer.Typer(help="Providers (一(四)).", no_args_is_help=True)
+app.add_typer(providers_app, name="providers")
+
+
+@providers_app.command("conflicts")
+def providers_conflicts() -> None:
+    """Organisations registered both as an assessment agency and as a care provider; exit 1 if any."""
+    from app.db import session_scope
+    from app.providers import service
+
+    with _app_errors(), session_scope(write=False) as session:
+        conflicts = service.assessment_agency_conflicts(session)
+        table = Table(title="评估经办机构与养老服务机构重复登记(一(四))")
+        for column in ("统一社会信用代码", "行政区", "类型", "名称", "状态", "服务机构 ID"):
+            table.add_column(column)
+        for conflict in conflicts:
+            for provider in conflict.registrations:
+                table.add_row(
+                    conflict.credit_code,
+                    provider.district_code,
+                    provider.kind,
+                    escape(provider.name),
+                    provider.status,
+                    str(provider.id),
+                )
+    if not conflicts:
+        console.print("[green]没有组织同时登记为评估经办机构和养老服务机构[/green]")
+        return
+    console.print(table)
+    console.print(f"[red]{len(conflicts)} 个组织需处理:评估经办机构不得提供补贴养老服务[/red]")
+    raise typer.Exit(code=1)
+
+
 # --- staff ------------------------------------------------------------------------------------------
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")

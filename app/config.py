@@ -8,9 +8,10 @@ The three names of the API contract stay flat (``VOUCHER_DATABASE_URL``, ``VOUCH
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {
@@ -30,6 +31,15 @@ class EligibilitySettings(BaseModel):
     # How long an ability assessment stays valid. The policy relies on "评估结论有效期" without
     # giving it; Beijing practice is one year. See docs/decisions.md.
     assessment_valid_months: int = Field(12, ge=1, le=120)
+    # Districts see the elders whose assessment ends within this many days (re-assess in time).
+    assessment_expiry_notice_days: int = Field(30, ge=1, le=366)
+
+
+class VoucherSettings(BaseModel):
+    # 二(三) gives 5 working days to issue the first voucher. An approval with less than this many
+    # days left in its month gets next month's voucher as its first one instead of a voucher too
+    # short to use (docs/decisions.md "First voucher"). 0 always issues the approval's month.
+    first_month_min_days: int = Field(3, ge=0, le=5)
 
 
 class ServerSettings(BaseModel):
@@ -45,8 +55,15 @@ class EvidenceSettings(BaseModel):
     """Files providers attach to redemptions (二(四)): checked by size and by magic bytes."""
 
     max_bytes: int = Field(10 * 1024 * 1024, ge=1)
-    # LocalFileStorage keeps files under storage_dir/aa/bb/<sha256>.
+    # LocalFileStorage keeps files under storage_dir/aa/bb/<sha256>. A relative path is resolved
+    # against the working directory once, when the settings are read (app start), so a server
+    # started elsewhere fails at start instead of answering 500 for every download.
     storage_dir: str = "./var/evidence"
+
+    @field_validator("storage_dir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return str(Path(value).expanduser().resolve())
 
 
 class AnomalySettings(BaseModel):
@@ -107,6 +124,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     eligibility: EligibilitySettings = EligibilitySettings()
+    vouchers: VoucherSettings = VoucherSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     server: ServerSettings = ServerSettings()
     evidence: EvidenceSettings = EvidenceSettings()

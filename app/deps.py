@@ -101,4 +101,6 @@ AnyPrincipal = Annotated[Principal, Depends(get_principal)]
 StaffPrincipal = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
 CityAdmin = Annotated[Principal, Depends(require_roles(Role.CITY_ADMIN))]
 RegistryOfficer = Annotated[Principal, Depends(require_roles(Role.CITY_ADMIN, Role.DISTRICT_CIVIL))]
+# City admins and auditors: the city-wide readers.
+CityWideReader = Annotated[Principal, Depends(require_roles(Role.CITY_ADMIN, Role.AUDITOR))]
 ProviderTerminal = Annotated[Principal, Depends(require_roles(Role.PROVIDER))]

@@ -179,6 +179,22 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem_response(NotFound())
         if exc.status_code == 405:
             return problem_response(MethodNotAllowed())
+        if exc.status_code == 400:
+            # FastAPI's "There was an error parsing the body": bytes that are not UTF-8, JSON
+            # nested deeper than the parser allows, a broken multipart form. Bad input like any
+            # other, with the same code; the input itself is never echoed.
+            return problem_response(
+                ValidationFailed(
+                    "body: 请求体无法解析(须为 UTF-8 编码、嵌套层数有限的 JSON 或表单)",
+                    errors=[
+                        {
+                            "loc": ["body"],
+                            "type": "body_unreadable",
+                            "msg": "request body could not be parsed",
+                        }
+                    ],
+                )
+            )
         error = AppError(str(exc.detail))
         return JSONResponse(
             {**error.problem(), "status": exc.status_code, "code": "HTTP_ERROR"},

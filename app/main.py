@@ -17,6 +17,7 @@ from app.dashboard.app import create_dashboard
 from app.elders.router import router as elders_router
 from app.errors import install_error_handlers
 from app.evidence.router import router as evidence_router
+from app.evidence.storage import ensure_writable
 from app.health.router import router as health_router
 from app.jobs.router import router as jobs_router
 from app.ledger.router import router as ledger_router
@@ -40,6 +41,8 @@ DASHBOARD_PREFIX = "/dashboard"
 async def lifespan(_app: FastAPI):
     settings = get_settings()
     configure_logging(settings.log_level)
+    # Refuse to start rather than answer 500 for every upload and download later.
+    ensure_writable(settings.evidence.storage_dir)
     scheduler = None
     if settings.scheduler.enabled:
         from app.scheduler import JobScheduler

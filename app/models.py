@@ -3,6 +3,7 @@
 import app.anomalies.models  # noqa: F401  (every table of the module)
 import app.assessments.models  # noqa: F401
 import app.audits.models  # noqa: F401
+import app.reports.models  # noqa: F401
 import app.sanctions.models  # noqa: F401
 from app.auth.models import StaffMember, StaffSession
 from app.calendar.models import CalendarOverride

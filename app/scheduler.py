@@ -124,7 +124,8 @@ def run_due_jobs(holder: str) -> list[dict]:
 
 def run_daily_jobs(holder: str) -> list[dict]:
     """Once a day (by the service clock), if this process holds the lease: flag overdue
-    settlement stages, then scan for anomalies (each in its own transaction)."""
+    settlement stages, refresh stored eligibility, then scan for anomalies (each in its own
+    transaction)."""
     done = []
     with session_scope() as session:
         if not acquire_lease(session, holder):
@@ -133,6 +134,17 @@ def run_daily_jobs(holder: str) -> list[dict]:
             flagged, run = jobs.run_flag_overdue(session, trigger="schedule")
             done.append(
                 {"job": "flag_overdue", "day": str(clock.today()), "job_run_id": run.id, "flagged": flagged}
+            )
+    with session_scope() as session:
+        if not jobs.ran_today(session, "refresh_eligibility"):
+            changed, run = jobs.run_refresh_eligibility(session, trigger="schedule")
+            done.append(
+                {
+                    "job": "refresh_eligibility",
+                    "day": str(clock.today()),
+                    "job_run_id": run.id,
+                    "changed": changed,
+                }
             )
     # The nightly anomaly scan: the first tick after 00:00 covers the day that just ended.
     with session_scope() as session:

@@ -19,11 +19,23 @@ from pydantic import (
 
 from app.rules.months import BEIJING
 
+
+def _exact(value: Any) -> Any:
+    """Codes are matched as sent: request bodies strip surrounding whitespace from strings
+    (``RequestModel``), which must not turn ``"2026-10\\n"`` into a month, as query parameters
+    never did. Runs before that stripping."""
+    if isinstance(value, str) and value != value.strip():
+        raise ValueError("no leading or trailing whitespace allowed")
+    return value
+
+
 # Years 1900-2099: the program's months with room, and no calendar overflow at the edges.
-MonthText = Annotated[str, StringConstraints(pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")]
+MonthText = Annotated[
+    str, BeforeValidator(_exact), StringConstraints(pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")
+]
 # Pagination offsets beyond this are a client bug (and would overflow 64-bit SQL integers).
 MAX_OFFSET = 10_000_000
-DistrictCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+DistrictCode = Annotated[str, BeforeValidator(_exact), StringConstraints(pattern=r"^[0-9]{6}$")]
 # Instants leave the service in Beijing time with an explicit offset (RFC 3339).
 BeijingTime = Annotated[
     datetime,
@@ -93,11 +105,26 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+PROBLEM_DESCRIPTIONS = {
+    400: "请求头缺失或无效(如 IDEMPOTENCY_KEY_REQUIRED)",
+    401: "缺少或无效的身份凭证(UNAUTHENTICATED、INVALID_TOKEN)",
+    403: "无权执行该操作",
+    404: "资源不存在,或不在调用方可见范围内",
+    409: "当前状态不允许该操作",
+    422: (
+        "请求无效:字段校验失败,或请求体无法解析(非 UTF-8 编码、JSON 嵌套过深、表单损坏),"
+        "均为 VALIDATION_ERROR 并附 errors;其余业务校验见各错误码"
+    ),
+    503: "服务暂不可用,稍后重试",
+}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entries so that the OpenAPI document lists every error shape."""
     return {
         status: {
             "model": Problem,
+            "description": PROBLEM_DESCRIPTIONS.get(status, "错误(application/problem+json)"),
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status in statuses

@@ -144,12 +144,26 @@ def set_clock(client, now: str) -> None:
     assert response.status_code == 200, response.text
 
 
-def approved_elder(client, *, token: str | None = None, **fields) -> dict:
-    """An elder created and approved; the approval response (with ``voucher``)."""
+def clock_now(client) -> str:
+    response = client.get(f"{API}/sandbox/clock", headers=admin_headers())
+    assert response.status_code == 200, response.text
+    return response.json()["now"]
+
+
+def approved_elder(client, *, token: str | None = None, approved_at: str | None = None, **fields) -> dict:
+    """An elder created and approved; the approval response (with ``voucher``).
+
+    ``approved_at``: approve at that instant (the sandbox clock is moved there and back), for
+    tests that post services earlier than now: no service before the approval is paid."""
+    restore = clock_now(client) if approved_at else None
+    if approved_at:
+        set_clock(client, approved_at)
     elder = make_elder(client, token=token, **fields)
     headers = bearer(token) if token else admin_headers()
     response = client.post(f"{API}/elders/{elder['id']}/approve", headers=headers)
     assert response.status_code == 200, response.text
+    if restore:
+        set_clock(client, restore)
     return response.json()
 
 
@@ -166,13 +180,14 @@ _key_serial = itertools.count(1)
 
 
 def redemption_body(elder_id: str, **overrides) -> dict:
-    """A valid redemption body: item 11 (上门洗浴) for 300 yuan, served at the default clock."""
+    """A valid redemption body: item 11 (上门洗浴) for 300 yuan, served at the default clock
+    (10:00, the instant the default elder is approved: no service before approval is paid)."""
     body = {
         "elder_id": elder_id,
         "item": 11,
         "amount_fen": 30000,
         "ltci_paid_fen": 0,
-        "served_at": "2026-03-16T09:00:00+08:00",
+        "served_at": "2026-03-16T10:00:00+08:00",
         "id_checked": True,
     }
     body.update(overrides)

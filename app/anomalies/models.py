@@ -12,7 +12,8 @@ from app.db import Base, UtcDateTime, sql_in
 from app.rules.anomalies import RULE_CODES
 
 ANOMALY_STATUSES = ("open", "confirmed", "dismissed")
-DETECTED_BY = ("redemption", "nightly")
+# death: found when the district records a death dated before services already posted.
+DETECTED_BY = ("redemption", "nightly", "death")
 
 
 class Anomaly(Base):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -42,7 +42,7 @@ from app.auth.principal import Principal
 from app.auth.scope import district_filter
 from app.config import get_settings
 from app.db import UtcDateTime, dialect_insert, lock_for_transaction, sql_random_uuid
-from app.elders.models import ElderStatusChange
+from app.elders.models import Elder, ElderStatusChange
 from app.ids import parse_id
 from app.redemptions.models import Redemption
 from app.reference.models import CatalogueItem, District
@@ -65,6 +65,7 @@ def record_inline(
     *,
     ref_price_max_fen: int | None,
     elder_status: str,
+    died_on: date | None = None,
 ) -> list[str]:
     """Check the cheap rules for a redemption just inserted and record what they find, in the
     same transaction (a refused redemption records nothing). Returns the rules found."""
@@ -86,6 +87,7 @@ def record_inline(
         suspended_at=suspension.changed_at if suspension else None,
         suspension_reason=suspension.reason if suspension else None,
         status_change_id=suspension.id if suspension else None,
+        died_on=died_on,
     )
     if findings:
         session.execute(
@@ -152,6 +154,14 @@ def _int(value: int):
     return literal(value, Integer)
 
 
+def _beijing_date(session: Session, column):
+    """The Beijing calendar day of a stored instant. PostgreSQL converts with the zone; SQLite adds
+    the fixed +8 hours, exact since China has kept UTC+8 without daylight saving since 1991."""
+    if _postgres(session):
+        return cast(func.timezone("Asia/Shanghai", column), Date)
+    return func.date(column, "+8 hours")
+
+
 def _posted(district_code: str, month: Month, table=R):
     # Served by the index (district_code, month, status) of redemptions.
     return and_(
@@ -166,6 +176,7 @@ class _Scan:
     month: Month
     t: Thresholds
     now: datetime
+    detected_by: str = "nightly"
 
     def insert(
         self, rule: str, rows, *, subject, evidence, redemption=None, provider=None, elder=None
@@ -189,7 +200,7 @@ class _Scan:
             "elder_id": elder if elder is not None else null(),
             "evidence": evidence,
             "detected_at": literal(self.now, UtcDateTime),
-            "detected_by": _text("nightly"),
+            "detected_by": _text(self.detected_by),
         }
         select_rows = rows.with_only_columns(
             *(v.label(k) for k, v in columns.items()), maintain_column_froms=True
@@ -300,6 +311,34 @@ class _Scan:
             provider=R.provider_id,
             elder=R.elder_id,
             evidence=_json(self.session, suspension_reason=suspension.reason, status_change_id=suspension.id),
+        )
+
+    def service_after_death(self, elder_id: uuid.UUID | None = None) -> int:
+        # A service on or after the Beijing day of death the district recorded (one elder's, when
+        # the death is being recorded; every elder's in the nightly scan).
+        rows = (
+            select(R.id)
+            .join(Elder, Elder.id == R.elder_id)
+            .where(
+                _posted(self.district_code, self.month),
+                Elder.died_on.is_not(None),
+                _beijing_date(self.session, R.served_at) >= Elder.died_on,
+            )
+        )
+        if elder_id is not None:
+            rows = rows.where(R.elder_id == elder_id)
+        return self.insert(
+            rules.SERVICE_AFTER_DEATH,
+            rows,
+            subject=_hex_id(self.session, R.id),
+            redemption=R.id,
+            provider=R.provider_id,
+            elder=R.elder_id,
+            evidence=_json(
+                self.session,
+                died_on=cast(Elder.died_on, String),
+                served_on=cast(_beijing_date(self.session, R.served_at), String),
+            ),
         )
 
     def too_many_services_per_day(self) -> int:
@@ -469,6 +508,7 @@ NIGHTLY_RULES = (
     (rules.PRICE_ABOVE_REFERENCE, _Scan.price_above_reference),
     (rules.NIGHT_HOME_SERVICE, _Scan.night_home_service),
     (rules.REDEEMED_AFTER_SUSPENSION, _Scan.redeemed_after_suspension),
+    (rules.SERVICE_AFTER_DEATH, _Scan.service_after_death),
     (rules.TOO_MANY_SERVICES_PER_DAY, _Scan.too_many_services_per_day),
     (rules.OVERLAPPING_SERVICE, _Scan.overlapping_service),
     (rules.FIRST_DAY_DRAIN, _Scan.first_day_drain),
@@ -501,6 +541,20 @@ def scan_month(session: Session, month: Month, *, district_codes: list[str] | No
             result.found[rule] += check(scan)
     session.flush()
     return result
+
+
+def flag_services_after_death(session: Session, elder_id: uuid.UUID, *, now: datetime) -> int:
+    """When a death is recorded: flag the elder's services already posted on or after the day of
+    death, in every month from that day to now (the nightly scan covers only recent months)."""
+    elder = session.execute(select(Elder.district_code, Elder.died_on).where(Elder.id == elder_id)).one()
+    if elder.died_on is None:
+        return 0
+    found, month = 0, Month.of(elder.died_on)
+    while month <= Month.containing(now):
+        scan = _Scan(session, elder.district_code, month, thresholds(), now, detected_by="death")
+        found += scan.service_after_death(elder_id)
+        month = month.next()
+    return found
 
 
 # --- reading and resolving ------------------------------------------------------------------------

@@ -69,11 +69,3 @@ OVERLAPPING_SERVICES = (
     ((5, 45, 1500), (3, 11, 30000)),  # 劲松驿站 上门探访, then 安心助浴 上门洗浴
     ((5, 38, 1200), (8, 29, 9000)),  # 劲松驿站 药物喂服, then 乐龄 陪同就医
 )
-
-# Tiny but valid PDF files uploaded as last month's evidence (one content per kind: stored once).
-EVIDENCE_TITLES = {
-    "service_record": "服务记录",
-    "receipt": "收费单据",
-    "redemption_proof": "核销凭证",
-    "residence_agreement": "入住协议",
-}

@@ -52,7 +52,6 @@ from app.demo.data import (
     DEMO_PROVIDERS,
     DEMO_SALES,
     DEMO_STAFF,
-    EVIDENCE_TITLES,
     GIVEN_CHARS,
     NIGHT_PROVIDER,
     OTHER_PROVINCE_REGIONS,
@@ -76,7 +75,7 @@ from app.redemptions import service as redemptions
 from app.redemptions.models import Redemption
 from app.redemptions.schemas import RedemptionCreate
 from app.reference.service import get_catalogue_item, program_period
-from app.rules.evidence import REQUIRED_EVIDENCE
+from app.rules.evidence import EVIDENCE_TITLES, REQUIRED_EVIDENCE
 from app.rules.months import BEIJING, Month
 from app.sanctions import service as sanctions
 
@@ -193,8 +192,11 @@ def _load(
         previous_month=str(previous) if with_previous else None,
     )
 
-    registered_at = previous.starts_at() + timedelta(hours=8) if with_previous else None
-    with _pinned_at(registered_at):
+    # Registered and approved at 08:00 on the 1st of the previous month (or of this month, when
+    # the previous one is outside the programme): services come after the approval.
+    registered_at = (previous if with_previous else current).starts_at() + timedelta(hours=8)
+    registered_at = min(registered_at, now)
+    with clock.pinned(registered_at):
         staff = _load_staff(session, summary)
         tracker.step("创建演示工作人员账号")
         providers: dict[str, list[Provider]] = {}
@@ -251,7 +253,7 @@ def _load(
             providers[district_code],
             tracker.over(f"{name} {current} 核销", n, approved[district_code]),
             month=current,
-            window=(current.starts_at(), now - timedelta(minutes=1)),
+            window=(max(current.starts_at(), registered_at + timedelta(hours=1)), now - timedelta(minutes=1)),
             visits=(0, 1, 2, 3),
             pin=False,
         )

@@ -73,6 +73,9 @@ class Elder(Base):
     # The last month that still gets a voucher: the month the district confirmed the change
     # (二(三) "于次月停发"). NULL while the elder is not suspended.
     last_voucher_month: Mapped[date | None] = mapped_column(Date)
+    # The day of death (Beijing date) when suspended as deceased: a service on or after it is an
+    # anomaly (SERVICE_AFTER_DEATH). Cleared only by a city admin's correction.
+    died_on: Mapped[date | None] = mapped_column(Date)
 
     def __repr__(self) -> str:  # never the ID number or the name
         return f"<Elder {self.id} {self.district_code} {self.status}>"

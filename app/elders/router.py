@@ -5,10 +5,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from app import clock
-from app.deps import READ_ONLY_METHODS, RegistryOfficer, SessionDep, StaffPrincipal
+from app.config import get_settings
+from app.deps import READ_ONLY_METHODS, CityAdmin, RegistryOfficer, SessionDep, StaffPrincipal
 from app.elders import service
 from app.elders.models import Elder
 from app.elders.schemas import (
+    DeathCorrection,
     ElderApproved,
     ElderCreate,
     ElderOut,
@@ -19,6 +21,7 @@ from app.elders.schemas import (
     EnrolmentCreate,
     EnrolmentEnd,
     EnrolmentOut,
+    ExpiringAssessmentPage,
     VoucherOut,
 )
 from app.routing import TransactionRetryRoute
@@ -37,12 +40,15 @@ router = APIRouter(
 
 
 def elder_out(elder: Elder) -> dict:
-    """The elder as the API shows it: the ID number only masked, age instead of birth date."""
+    """The elder as the API shows it: the ID number only masked, age instead of birth date,
+    eligibility as of today (an assessment expires without any event)."""
+    today = clock.today()
+    eligibility = service.current_eligibility(elder, today)
     return {
         "id": str(elder.id),
         "name": elder.name,
         "id_number_masked": mask_id_number(elder.id_number),
-        "age": age_on(elder.birth_date, clock.today()),
+        "age": age_on(elder.birth_date, today),
         "district_code": elder.district_code,
         "residency": elder.residency,
         "disability_level": elder.disability_level,
@@ -50,14 +56,16 @@ def elder_out(elder: Elder) -> dict:
         "benefits": list(elder.benefits),
         "disability_allowance_tier": elder.disability_allowance_tier,
         "status": elder.status,
-        "eligible": elder.eligible,
-        "ineligible_reasons": service.reasons_with_titles(list(elder.ineligible_reasons)),
-        "eligibility_checked_on": elder.eligibility_checked_on,
+        "eligible": eligibility.eligible,
+        "ineligible_reasons": service.reasons_with_titles(list(eligibility.reasons)),
+        "eligibility_checked_on": today,
         "created_at": elder.created_at,
         "approved_at": elder.approved_at,
         "suspended_at": elder.suspended_at,
         "suspension_reason": elder.suspension_reason,
         "last_voucher_month": str(Month.of(elder.last_voucher_month)) if elder.last_voucher_month else None,
+        "died_on": elder.died_on,
+        "assessment_valid_until": service.assessment_valid_until_of(elder),
     }
 
 
@@ -108,6 +116,46 @@ def list_elders(
     }
 
 
+@router.get(
+    "/expiring-assessments",
+    response_model=ExpiringAssessmentPage,
+    summary="能力评估结论即将到期的老年人(以便及时重新评估)",
+)
+def expiring_assessments(
+    session: SessionDep,
+    caller: StaffPrincipal,
+    district_code: Annotated[DistrictCode | None, Query()] = None,
+    within_days: Annotated[int | None, Query(ge=1, le=366, description="默认取设置值(30天)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+):
+    within = within_days or get_settings().eligibility.assessment_expiry_notice_days
+    rows, total = service.expiring_assessments(
+        session, caller, district_code=district_code, within_days=within, limit=limit, offset=offset
+    )
+    today = clock.today()
+    return {
+        "within_days": within,
+        "items": [
+            {
+                "elder_id": str(elder.id),
+                "name": elder.name,
+                "id_number_masked": mask_id_number(elder.id_number),
+                "district_code": elder.district_code,
+                "status": elder.status,
+                "disability_level": elder.disability_level,
+                "assessed_on": elder.assessed_on,
+                "assessment_valid_until": valid_until,
+                "days_left": (valid_until - today).days,
+            }
+            for elder, valid_until in rows
+        ],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
 @router.get("/{elder_id}", response_model=ElderOut, summary="老年人详情")
 def get_elder(elder: VisibleElder):
     return elder_out(elder)
@@ -125,10 +173,11 @@ def update_elder(body: ElderUpdate, elder: VisibleElder, session: SessionDep, ca
     responses=problem_responses(409),
 )
 def approve_elder(elder: VisibleElder, session: SessionDep, caller: RegistryOfficer):
-    approved, voucher = service.approve_elder(session, caller, elder)
+    approval = service.approve_elder(session, caller, elder)
     return {
-        **elder_out(approved),
-        "voucher": vouchers.voucher_out(voucher) if voucher else None,
+        **elder_out(approval.elder),
+        "voucher": vouchers.voucher_out(approval.voucher) if approval.voucher else None,
+        "first_voucher_month": str(approval.first_voucher_month),
     }
 
 
@@ -145,6 +194,16 @@ def suspend_elder(
     caller: RegistryOfficer,
 ):
     return elder_out(service.suspend_elder(session, caller, elder, body))
+
+
+@router.post(
+    "/{elder_id}/correct-death",
+    response_model=ElderOut,
+    summary="更正错误的身故登记(仅市级管理员,须说明理由)",
+    responses=problem_responses(409),
+)
+def correct_death(body: DeathCorrection, elder: VisibleElder, session: SessionDep, caller: CityAdmin):
+    return elder_out(service.correct_death(session, caller, elder, body.reason))
 
 
 @router.get(

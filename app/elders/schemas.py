@@ -4,7 +4,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from app.rules.eligibility import Benefit, DisabilityLevel, Residency
 from app.schemas import (
@@ -63,6 +63,22 @@ class ElderUpdate(RequestModel):
 class ElderSuspend(RequestModel):
     reason: SuspensionReason
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
+    died_on: IsoDate | None = Field(
+        default=None,
+        description="身故日期(仅 reason 为 deceased 时可填;默认为登记当日)。此日及以后的服务记为异常预警",
+    )
+
+    @model_validator(mode="after")
+    def _death_date_only_for_death(self) -> ElderSuspend:
+        if self.died_on is not None and self.reason is not SuspensionReason.DECEASED:
+            raise ValueError("died_on is only given with reason deceased")
+        return self
+
+
+class DeathCorrection(RequestModel):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
+        description="更正身故登记的理由(记入老年人状态变更记录)"
+    )
 
 
 class IneligibleReason(ResponseModel):
@@ -90,6 +106,10 @@ class ElderOut(ResponseModel):
     suspended_at: BeijingTime | None
     suspension_reason: str | None
     last_voucher_month: str | None
+    died_on: date | None
+    assessment_valid_until: date | None = Field(
+        description="能力评估结论有效期的最后一天;享受失能护理补贴400/600元档免评估时为 null"
+    )
 
 
 class VoucherOut(ResponseModel):
@@ -105,7 +125,32 @@ class VoucherOut(ResponseModel):
 
 
 class ElderApproved(ElderOut):
-    voucher: VoucherOut | None
+    voucher: VoucherOut | None = Field(
+        description="审核通过时发放的当月消费券;首张为次月券或不在项目期内时为 null"
+    )
+    first_voucher_month: str = Field(
+        description="首张消费券所属月份:当月剩余不足设定天数时为次月(次月1日起可用)"
+    )
+
+
+class ExpiringAssessment(ResponseModel):
+    elder_id: str
+    name: str
+    id_number_masked: str
+    district_code: str
+    status: str
+    disability_level: str
+    assessed_on: date
+    assessment_valid_until: date
+    days_left: int
+
+
+class ExpiringAssessmentPage(ResponseModel):
+    within_days: int
+    items: list[ExpiringAssessment]
+    total: int
+    limit: int
+    offset: int
 
 
 class ElderStatusChangeOut(ResponseModel):

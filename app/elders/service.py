@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.anomalies import service as anomalies
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.config import get_settings
+from app.elders import entitlement
+from app.elders.errors import ElderDeceased, InvalidDeathDate, NotDeceased
 from app.elders.models import Elder, ElderEnrolment, ElderStatusChange
 from app.elders.schemas import ElderCreate, ElderSuspend, ElderUpdate, SuspensionReason
 from app.errors import (
@@ -27,6 +31,8 @@ from app.providers.models import Provider
 from app.reference.service import ensure_district
 from app.rules.eligibility import (
     ELIGIBLE_LEVELS,
+    EXEMPTING_ALLOWANCE_TIERS,
+    NEW_ASSESSMENTS_FROM,
     REASON_TITLES,
     Benefit,
     DisabilityLevel,
@@ -35,13 +41,19 @@ from app.rules.eligibility import (
     EligibilityRules,
     Residency,
     assess_eligibility,
+    assessment_valid_until,
+    exempt_by_allowance_tier,
 )
+from app.rules.entitlement import DECEASED, earliest_assessment_valid_on, first_voucher_month
 from app.rules.identity import birth_date_of, normalise_id_number
+from app.rules.months import Month
 from app.vouchers import service as vouchers
 from app.vouchers.models import Voucher
 
 # The suspension reason an approved assessment below moderate sets (app.elders.models).
 ASSESSED_BELOW_MODERATE = "assessed_below_moderate"
+# The status-history reason of a city admin's correction of a mistaken death record.
+DEATH_CORRECTED = "death_record_corrected"
 
 
 def eligibility_rules() -> EligibilityRules:
@@ -70,6 +82,72 @@ def _refresh_eligibility(elder: Elder, today: date) -> Eligibility:
     elder.ineligible_reasons = list(result.reasons)
     elder.eligibility_checked_on = today
     return result
+
+
+def current_eligibility(elder: Elder, today: date) -> Eligibility:
+    """Eligibility as of ``today``: the stored verdict when it was computed today, else computed
+    afresh (an assessment expires and a birthday passes without any event; the daily job
+    :func:`refresh_eligibility` writes the fresh verdict back for the list filters)."""
+    if elder.eligibility_checked_on == today:
+        return Eligibility(elder.eligible, tuple(elder.ineligible_reasons))
+    return evaluate(elder, today)
+
+
+def assessment_valid_until_of(elder: Elder) -> date | None:
+    """The last day the elder's assessment counts; None while the 400/600 tier stands in for it."""
+    if exempt_by_allowance_tier(elder.disability_allowance_tier, elder.assessed_on):
+        return None
+    return assessment_valid_until(elder.assessed_on, eligibility_rules().assessment_valid_months)
+
+
+def refresh_eligibility(session: Session, today: date, *, batch_size: int = 1000) -> int:
+    """The daily job: recompute the stored eligibility of every elder whose verdict can have
+    changed with time alone (checked before today), in id order and batches; returns how many
+    verdicts changed. Safe to repeat (a second run the same day finds nothing to do)."""
+    changed, after = 0, None
+    while True:
+        query = select(Elder).where(Elder.eligibility_checked_on < today).order_by(Elder.id).limit(batch_size)
+        if after is not None:
+            query = query.where(Elder.id > after)
+        batch = list(session.scalars(query))
+        if not batch:
+            return changed
+        for elder in batch:
+            was = (elder.eligible, list(elder.ineligible_reasons))
+            result = _refresh_eligibility(elder, today)
+            changed += was != (result.eligible, list(result.reasons))
+        session.flush()
+        after = batch[-1].id
+
+
+def expiring_assessments(
+    session: Session,
+    caller: Principal,
+    *,
+    district_code: str | None,
+    within_days: int,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Elder, date]], int]:
+    """Approved and pending elders whose assessment counts today and ends within ``within_days``
+    days (so that re-assessment happens in time), soonest first, with the day it ends."""
+    today = clock.today()
+    months = eligibility_rules().assessment_valid_months
+    query = select(Elder).where(
+        Elder.status.in_(("approved", "pending")),
+        Elder.assessed_on >= earliest_assessment_valid_on(today, months),
+        Elder.assessed_on < earliest_assessment_valid_on(today + timedelta(days=within_days + 1), months),
+        ~and_(
+            Elder.disability_allowance_tier.in_(sorted(EXEMPTING_ALLOWANCE_TIERS)),
+            Elder.assessed_on < NEW_ASSESSMENTS_FROM,
+        ),
+    )
+    district_code = district_filter(caller, district_code)
+    if district_code is not None:
+        query = query.where(Elder.district_code == district_code)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Elder.assessed_on, Elder.id).limit(limit).offset(offset))
+    return [(elder, assessment_valid_until(elder.assessed_on, months)) for elder in rows], int(total or 0)
 
 
 def reasons_with_titles(codes: list[str]) -> list[dict[str, str]]:
@@ -179,11 +257,44 @@ def update_elder(session: Session, caller: Principal, elder: Elder, data: ElderU
     return elder
 
 
-def approve_elder(session: Session, caller: Principal, elder: Elder) -> tuple[Elder, Voucher | None]:
-    """Approve an eligible elder and issue the current month's voucher at once (二(三)).
+def _is_deceased(elder: Elder) -> bool:
+    return elder.status == "suspended" and elder.suspension_reason == DECEASED
 
-    The voucher is None outside the program period.
-    """
+
+@dataclass(frozen=True)
+class Approval:
+    elder: Elder
+    # The voucher issued (or kept) for the approval's month; None when the first voucher is next
+    # month's (too little of this month left) or the month is outside the program.
+    voucher: Voucher | None
+    first_voucher_month: Month
+
+
+def _issue_current_voucher(
+    session: Session, elder: Elder, *, actor: str, entitled_before: bool
+) -> tuple[Voucher | None, Month]:
+    """The voucher an approval (or a restoring assessment) issues at once.
+
+    An elder already entitled to this month before the change keeps (or gets) the whole month's
+    voucher. Otherwise this month's voucher is valid from now, unless too little of the month is
+    left (app.rules.entitlement.first_voucher_month): then none now, and next month's comes from
+    its first instant like every elder's. Returns the voucher and the month of the first one."""
+    now = clock.now()
+    month = Month.containing(now)
+    if entitled_before:
+        return vouchers.issue_for_elder(session, elder, month, actor=actor), month
+    first = first_voucher_month(now, min_days=get_settings().vouchers.first_month_min_days)
+    if first != month:
+        return None, first
+    return vouchers.issue_for_elder(session, elder, month, actor=actor, valid_from=now), month
+
+
+def approve_elder(session: Session, caller: Principal, elder: Elder) -> Approval:
+    """Approve an eligible elder and issue the first voucher (二(三)): this month's at once,
+    valid from the approval instant (no subsidy for a service before it), or next month's when
+    this month is nearly over. The voucher is None outside the program period."""
+    if _is_deceased(elder):
+        raise ElderDeceased()
     if elder.status == "approved":
         raise InvalidState("该老年人已审核通过")
     result = _refresh_eligibility(elder, clock.today())
@@ -194,6 +305,8 @@ def approve_elder(session: Session, caller: Principal, elder: Elder) -> tuple[El
             reasons=reasons_with_titles(list(result.reasons)),
         )
     previous = elder.status
+    # A suspension confirmed this month leaves this month's voucher in force (二(三) 次月停发).
+    entitled_before = entitlement.refusal_in(elder, clock.current_month()) is None
     elder.status = "approved"
     elder.approved_at = clock.now()
     elder.suspended_at = None
@@ -201,8 +314,10 @@ def approve_elder(session: Session, caller: Principal, elder: Elder) -> tuple[El
     elder.last_voucher_month = None
     _record(session, elder, from_status=previous, actor=caller.actor, reason="approved")
     session.flush()
-    voucher = vouchers.issue_for_elder(session, elder, clock.current_month(), actor=caller.actor)
-    return elder, voucher
+    voucher, month = _issue_current_voucher(
+        session, elder, actor=caller.actor, entitled_before=entitled_before
+    )
+    return Approval(elder, voucher, month)
 
 
 def apply_assessment(
@@ -218,10 +333,15 @@ def apply_assessment(
     recomputed, and an approved elder now below moderate stops getting vouchers from the next
     month, as a suspension confirmed today would (二(三)). Pending and suspended elders keep their
     status: approval stays the district's own step. True when the elder was suspended."""
+    entitled_before = entitlement.refusal_in(elder, clock.current_month()) is None
     elder.disability_level = level.value
     elder.assessed_on = assessed_on
     _refresh_eligibility(elder, clock.today())
     suspend = elder.status == "approved" and level not in ELIGIBLE_LEVELS
+    if elder.status == "approved" and not suspend:
+        # A new moderate+ result restores at once a voucher an expired assessment had stopped
+        # (issue_for_elder returns this month's voucher when it exists).
+        _issue_current_voucher(session, elder, actor=caller.actor, entitled_before=entitled_before)
     if suspend:
         elder.status = "suspended"
         elder.suspended_at = clock.now()
@@ -239,11 +359,23 @@ def apply_assessment(
     return suspend
 
 
+def _death_date(elder: Elder, data: ElderSuspend, today: date) -> date | None:
+    if data.reason is not SuspensionReason.DECEASED:
+        return None
+    died_on = data.died_on or today
+    if died_on > today:
+        raise InvalidDeathDate("身故日期不能晚于今天")
+    if died_on < elder.birth_date:
+        raise InvalidDeathDate("身故日期不能早于出生日期")
+    return died_on
+
+
 def suspend_elder(session: Session, caller: Principal, elder: Elder, data: ElderSuspend) -> Elder:
     if elder.status == "suspended":
         raise InvalidState("该老年人已停发")
     previous = elder.status
     now = clock.now()
+    elder.died_on = _death_date(elder, data, clock.today())
     elder.status = "suspended"
     elder.suspended_at = now
     elder.suspension_reason = data.reason.value
@@ -259,10 +391,41 @@ def suspend_elder(session: Session, caller: Principal, elder: Elder, data: Elder
     )
     session.flush()
     if data.reason is SuspensionReason.DECEASED:
-        # The current voucher is revoked at once; its balance returns to the program.
+        # The current voucher is revoked at once; its balance returns to the program. Services
+        # already posted on or after the day of death are flagged for the district now.
         current = vouchers.valid_voucher(session, elder.id, now, for_update=True)
         if current is not None:
             vouchers.revoke(session, current, actor=caller.actor)
+        anomalies.flag_services_after_death(session, elder.id, now=now)
+    return elder
+
+
+def correct_death(session: Session, caller: Principal, elder: Elder, reason: str) -> Elder:
+    """Undo a mistaken death record (city admins only, with a reason, kept in the status history).
+
+    The elder returns to the status the death record interrupted. This month's voucher, revoked
+    by the record, is reinstated with the balance it had (a reversing entry of the revocation);
+    an entitled elder without one gets it now. Earlier months stay as they ended."""
+    if not _is_deceased(elder):
+        raise NotDeceased()
+    death = session.scalars(
+        select(ElderStatusChange)
+        .where(ElderStatusChange.elder_id == elder.id, ElderStatusChange.reason == DECEASED)
+        .order_by(ElderStatusChange.changed_at.desc(), ElderStatusChange.id.desc())
+        .limit(1)
+    ).one()
+    restored = death.from_status or "pending"
+    elder.status = restored
+    elder.suspended_at = None
+    elder.suspension_reason = None
+    elder.last_voucher_month = None
+    elder.died_on = None
+    _record(session, elder, from_status="suspended", actor=caller.actor, reason=DEATH_CORRECTED, note=reason)
+    session.flush()
+    if restored == "approved":
+        month = clock.current_month()
+        if not vouchers.reinstate_revoked(session, elder.id, month, actor=caller.actor):
+            vouchers.issue_for_elder(session, elder, month, actor=caller.actor)
     return elder
 
 

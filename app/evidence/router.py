@@ -15,8 +15,9 @@ from starlette.exceptions import HTTPException
 
 from app.config import get_settings
 from app.deps import AnyPrincipal, ProviderTerminal, SessionDep, StaffPrincipal
-from app.errors import EvidenceTooLarge, InternalError
+from app.errors import EvidenceTooLarge
 from app.evidence import service
+from app.evidence.errors import EvidenceFileMissing
 from app.evidence.models import RedemptionEvidence
 from app.evidence.schemas import EvidenceKind, EvidenceOut, MissingEvidencePage
 from app.evidence.storage import get_storage
@@ -141,7 +142,7 @@ router.add_api_route(
     methods=["POST"],
     status_code=status.HTTP_201_CREATED,
     response_model=EvidenceOut,
-    summary="上传核销凭证(服务情况、收费单据、核销凭证、入住协议;PDF/JPEG/PNG)",
+    summary="上传核销凭证(服务情况、收费单据、核销凭证、入住协议、身份证或养老助残卡照片;PDF/JPEG/PNG)",
     description=(
         "服务机构为本机构的核销上传凭证,直到所在结算批次提交民政审核为止。"
         "同一核销、同一类型、相同内容的文件只记录一次:重复上传返回原记录(200)。"
@@ -188,7 +189,9 @@ def download_evidence(evidence: Annotated[RedemptionEvidence, Depends(visible_ev
         handle = get_storage().open(evidence.storage_key)
     except (FileNotFoundError, ValueError):
         log.error("evidence file missing from storage: %s", evidence.id)
-        raise InternalError("凭证文件缺失,请联系管理员") from None
+        raise EvidenceFileMissing(
+            "该凭证的登记记录存在,但文件已不在凭证存储中;请联系运维人员从备份恢复,或由服务机构重新上传"
+        ) from None
 
     def chunks() -> Iterator[bytes]:
         with handle:

@@ -10,6 +10,7 @@ class EvidenceKind(StrEnum):
     RECEIPT = "receipt"  # 收费单据
     REDEMPTION_PROOF = "redemption_proof"  # 电子消费券核销凭证
     RESIDENCE_AGREEMENT = "residence_agreement"  # 入住协议(机构养老)
+    ID_PHOTO = "id_photo"  # 服务前拍摄的老年人身份证或养老助残卡照片(四(三))
 
 
 class EvidenceOut(ResponseModel):

@@ -68,6 +68,23 @@ class LocalFileStorage:
         return self.path_of(key).open("rb")
 
 
+class StorageNotWritable(RuntimeError):
+    """The evidence directory cannot be written: the service refuses to start."""
+
+
+def ensure_writable(root: str | os.PathLike[str]) -> Path:
+    """Create ``root`` if needed and prove that a file can be written there (and removed);
+    StorageNotWritable otherwise. Run at start-up (and by readiness checks)."""
+    path = Path(root)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise StorageNotWritable(f"evidence storage {path} is not writable: {exc.strerror or exc}") from exc
+    return path
+
+
 def get_storage() -> EvidenceStorage:
     """The configured storage (``VOUCHER_EVIDENCE__STORAGE_DIR``), read per call so that a
     changed setting takes effect without a restart of the test process."""

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from app.anomalies.schemas import AnomalyScanOut
 from app.deps import CityAdmin, SessionDep, StaffPrincipal
 from app.jobs import service
-from app.jobs.schemas import ExpireOut, IssueOut, JobMonth, JobRunOut
+from app.jobs.schemas import EligibilityRefreshOut, ExpireOut, IssueOut, JobMonth, JobRunOut
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 from app.schemas import problem_responses
@@ -63,6 +63,16 @@ def anomaly_scan(body: JobMonth, session: SessionDep, caller: CityAdmin):
     return AnomalyScanOut(
         month=str(result.month), new_anomalies=result.total, by_rule=result.found, job_run_id=run.id
     )
+
+
+@router.post(
+    "/refresh-eligibility",
+    response_model=EligibilityRefreshOut,
+    summary="按今日重新判定老年人资格(每日任务;可重复执行)",
+)
+def refresh_eligibility(session: SessionDep, caller: CityAdmin):
+    changed, run = service.run_refresh_eligibility(session, trigger=f"api:{caller.actor}")
+    return EligibilityRefreshOut(day=run.period, changed=changed, job_run_id=run.id)
 
 
 @router.get("/runs", response_model=list[JobRunOut], summary="任务执行记录")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from app.schemas import BeijingTime, MonthText, RequestModel, ResponseModel
 
 
@@ -18,6 +20,12 @@ class ExpireOut(ResponseModel):
     month: str
     expired: int
     released_fen: int
+    job_run_id: int
+
+
+class EligibilityRefreshOut(ResponseModel):
+    day: date
+    changed: int
     job_run_id: int
 
 

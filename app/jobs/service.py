@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import lock_for_transaction
+from app.elders.service import refresh_eligibility
 from app.errors import MonthNotCurrent, MonthNotEnded
 from app.jobs.models import JobRun
 from app.rules.months import Month
@@ -91,21 +92,35 @@ def list_runs(session: Session, *, limit: int = 50) -> list[JobRun]:
     return list(session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(limit)))
 
 
+def _start_daily(session: Session, job: str, trigger: str) -> JobRun:
+    """A daily job's run row for today (by the service clock), one run at a time."""
+    today = clock.today()
+    lock_for_transaction(session, f"job:{job}:{today}")
+    run = JobRun(job=job, period=today, status="running", trigger=trigger, counts={}, started_at=clock.now())
+    session.add(run)
+    session.flush()
+    return run
+
+
 def run_flag_overdue(session: Session, *, trigger: str) -> tuple[int, JobRun]:
     """The daily deadline check: stamp settlement batches whose current stage is overdue."""
     from app.settlements.service import flag_overdue
 
-    today = clock.today()
-    lock_for_transaction(session, f"job:flag_overdue:{today}")
-    run = JobRun(
-        job="flag_overdue", period=today, status="running", trigger=trigger, counts={}, started_at=clock.now()
-    )
-    session.add(run)
-    session.flush()
-    flagged = flag_overdue(session, today)
+    run = _start_daily(session, "flag_overdue", trigger)
+    flagged = flag_overdue(session, run.period)
     _finish(run, {"flagged": flagged})
     session.flush()
     return flagged, run
+
+
+def run_refresh_eligibility(session: Session, *, trigger: str) -> tuple[int, JobRun]:
+    """The daily eligibility check: assessments expire and birthdays pass without any event, so
+    the stored verdicts the list filters read are recomputed once a day."""
+    run = _start_daily(session, "refresh_eligibility", trigger)
+    changed = refresh_eligibility(session, run.period)
+    _finish(run, {"changed": changed})
+    session.flush()
+    return changed, run
 
 
 def ran_today(session: Session, job: str) -> bool:
@@ -139,20 +154,9 @@ def run_nightly_anomaly_scan(session: Session, *, trigger: str):
     from app.anomalies.service import scan_month, thresholds
     from app.rules.anomalies import scan_months
 
-    today = clock.today()
-    lock_for_transaction(session, f"job:anomaly_scan_nightly:{today}")
-    run = JobRun(
-        job="anomaly_scan_nightly",
-        period=today,
-        status="running",
-        trigger=trigger,
-        counts={},
-        started_at=clock.now(),
-    )
-    session.add(run)
-    session.flush()
+    run = _start_daily(session, "anomaly_scan_nightly", trigger)
     counts = {}
-    for month in scan_months(today, thresholds().scan_previous_month_days):
+    for month in scan_months(run.period, thresholds().scan_previous_month_days):
         result = scan_month(session, month)
         counts[str(month)] = {"new": result.total, **result.found}
     _finish(run, counts)

@@ -59,6 +59,17 @@ def post_entry(
     return entry_id
 
 
+def voucher_movement(session: Session, voucher_id: uuid.UUID, *, kind: str) -> int:
+    """The sum of one voucher's lines in entries of ``kind`` (negative when they took money out)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(JournalLine.amount_fen), 0))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(JournalLine.voucher_id == voucher_id, JournalEntry.kind == kind)
+        )
+    )
+
+
 def _insert_entry(session: Session, **values) -> int:
     return session.execute(
         insert(JournalEntry).values(created_at=clock.now(), **values).returning(JournalEntry.id)

@@ -35,6 +35,8 @@ class Provider(Base):
         CheckConstraint("(kind = 'partner') = (parent_id IS NOT NULL)", name="partner_has_parent"),
         # A company serving several districts registers once in each district's list.
         UniqueConstraint("district_code", "credit_code"),
+        # The organisation across districts: blacklist, agency-or-provider (一(四)).
+        Index(None, "credit_code"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from app.deps import READ_ONLY_METHODS, AnyPrincipal, RegistryOfficer, SessionDep
+from app.deps import READ_ONLY_METHODS, AnyPrincipal, CityWideReader, RegistryOfficer, SessionDep
 from app.providers import service
 from app.providers.models import Provider
 from app.providers.schemas import (
+    AgencyConflictOut,
     ApiKeyOut,
     ProviderCreate,
     ProviderCreated,
@@ -81,6 +82,21 @@ def list_providers(
 ):
     providers = service.list_providers(session, caller, district_code=district_code, status=status, kind=kind)
     return [provider_out(provider) for provider in providers]
+
+
+@router.get(
+    "/assessment-agency-conflicts",
+    response_model=list[AgencyConflictOut],
+    summary="同一组织既登记为评估经办机构又登记为养老服务机构的情况(一(四);市级管理员、审计)",
+)
+def assessment_agency_conflicts(session: SessionDep, _caller: CityWideReader):
+    return [
+        {
+            "credit_code": conflict.credit_code,
+            "registrations": [provider_out(p) for p in conflict.registrations],
+        }
+        for conflict in service.assessment_agency_conflicts(session)
+    ]
 
 
 @router.get("/{provider_id}", response_model=ProviderOut, summary="服务机构详情")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from app.rules.listing import ListingStatus
 from app.schemas import BeijingTime, DistrictCode, RequestModel, ResponseModel
@@ -57,3 +57,10 @@ class StatusChangeOut(ResponseModel):
     reason: str
     changed_by: str
     changed_at: BeijingTime
+
+
+class AgencyConflictOut(ResponseModel):
+    credit_code: str
+    registrations: list[ProviderOut] = Field(
+        description="该组织在各区的全部登记(评估经办机构与养老服务机构并存)"
+    )

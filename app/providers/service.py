@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app import clock
 from app.auth.principal import Principal
@@ -18,11 +19,12 @@ from app.errors import (
     ProviderExists,
 )
 from app.ids import parse_id
+from app.providers.errors import AssessmentAgencyConflict
 from app.providers.models import Provider, ProviderStatusChange
 from app.providers.schemas import ProviderKind
 from app.reference.service import ensure_district
 from app.rules.identity import normalise_credit_code
-from app.rules.listing import ListingStatus, may_change
+from app.rules.listing import ASSESSMENT_AGENCY, ListingStatus, conflicts_with_agency_rule, may_change
 
 
 def get_visible_provider(
@@ -80,7 +82,8 @@ def create_provider(
     normalised = normalise_credit_code(credit_code)
     if normalised is None:
         raise InvalidCreditCode("统一社会信用代码应为18位且校验码正确")
-    _ensure_not_blacklisted(session, normalised)
+    _ensure_not_blacklisted(session, normalised)  # also takes the organisation's lock
+    _ensure_one_side_of_assessment(session, normalised, kind)
     parent_uuid = _check_parent(session, kind=kind, district_code=district_code, parent_id=parent_id)
     api_key = api_key or new_secret("pk")
     provider = Provider(
@@ -106,6 +109,53 @@ def create_provider(
     _record_status(session, provider, from_status=None, reason="登记纳入", actor=caller.actor)
     session.flush()
     return provider, api_key
+
+
+def _ensure_one_side_of_assessment(session: Session, credit_code: str, kind: ProviderKind) -> None:
+    """ASSESSMENT_AGENCY_CONFLICT when the organisation is registered on the other side of 一(四)
+    in any district. The caller holds the organisation's lock, so two registrations of one code
+    in two districts cannot both pass."""
+    others = session.execute(
+        select(Provider.kind, Provider.district_code).where(Provider.credit_code == credit_code)
+    ).all()
+    if conflicts_with_agency_rule(kind.value, {row.kind for row in others}):
+        where = "、".join(sorted({row.district_code for row in others}))
+        raise AssessmentAgencyConflict(
+            f"统一社会信用代码 {credit_code} 已在行政区 {where} 登记为"
+            + (
+                "养老服务机构,不得登记为评估经办机构"
+                if kind.value == ASSESSMENT_AGENCY
+                else "评估经办机构,不得提供补贴养老服务"
+            )
+        )
+
+
+@dataclass(frozen=True)
+class AgencyConflict:
+    credit_code: str
+    registrations: list[Provider]
+
+
+def assessment_agency_conflicts(session: Session) -> list[AgencyConflict]:
+    """Organisations registered both as an assessment agency and as a care provider (registered
+    before the rule was enforced): the city admin's worklist. One query."""
+    agency = aliased(Provider)
+    care = aliased(Provider)
+    conflicted = (
+        select(agency.credit_code)
+        .join(care, and_(care.credit_code == agency.credit_code, care.kind != ASSESSMENT_AGENCY))
+        .where(agency.kind == ASSESSMENT_AGENCY)
+        .distinct()
+    )
+    rows = session.scalars(
+        select(Provider)
+        .where(Provider.credit_code.in_(conflicted))
+        .order_by(Provider.credit_code, Provider.district_code, Provider.kind, Provider.id)
+    )
+    grouped: dict[str, list[Provider]] = {}
+    for provider in rows:
+        grouped.setdefault(provider.credit_code, []).append(provider)
+    return [AgencyConflict(code, providers) for code, providers in grouped.items()]
 
 
 def _check_parent(

@@ -36,8 +36,8 @@ _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
     response_model=PosLookupOut,
     summary="POS 按身份证号码查询老年人及当前有效消费券",
 )
-def pos_lookup(body: PosLookup, session: SessionDep, _caller: ProviderTerminal):
-    return service.pos_lookup(session, body.id_number)
+def pos_lookup(body: PosLookup, session: SessionDep, caller: ProviderTerminal):
+    return service.pos_lookup(session, caller, body.id_number)
 
 
 @router.post(

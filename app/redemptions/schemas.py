@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import StrictBool, StrictInt, StringConstraints
+from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from app.elders.schemas import VoucherOut
 from app.schemas import BeijingTime, IsoDateTime, RequestModel, ResponseModel
@@ -61,8 +61,14 @@ class PosLookup(RequestModel):
     id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
 
 
+class LookupReason(ResponseModel):
+    code: str = Field(description="ELDER_DECEASED、ELDER_NOT_APPROVED、ELDER_SUSPENDED 或 ASSESSMENT_EXPIRED")
+    title: str
+
+
 class PosLookupOut(ResponseModel):
     elder_id: str
     name_masked: str
-    eligible: bool
+    eligible: bool = Field(description="本月是否享受消费券(已审核、未停发、能力评估结论在本月有效)")
+    ineligible_reasons: list[LookupReason] = Field(description="不享受的原因;享受时为空")
     voucher: VoucherOut | None

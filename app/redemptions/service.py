@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app import clock
 from app.anomalies import service as anomalies
 from app.auth.principal import Principal
 from app.auth.scope import district_filter
 from app.db import dialect_insert
+from app.elders import entitlement
 from app.elders.models import Elder, ElderEnrolment
+from app.elders.service import find_by_id_number
 from app.errors import (
     AlreadyReversed,
     AppError,
@@ -49,7 +51,9 @@ from app.providers.models import Provider
 from app.redemptions.models import IdempotencyKey, Redemption
 from app.redemptions.schemas import RedemptionCreate
 from app.reference.service import get_catalogue_item, policy_for_month
+from app.rules.entitlement import REFUSAL_TITLES, service_in_window
 from app.rules.evidence import evidence_complete
+from app.rules.identity import mask_name
 from app.rules.ledger import redeem_lines, reverse_lines
 from app.rules.months import Month
 from app.rules.policy import Category
@@ -115,7 +119,10 @@ def redeem(session: Session, caller: Principal, *, key: str, body: RedemptionCre
             raise RuntimeError("idempotency key conflict without a stored response")
         return replay
     try:
-        status, response = 201, _post(session, caller, body, now)
+        # A refusal after the month's voucher was issued on demand undoes that issue too: a
+        # refused request changes nothing but its key.
+        with session.begin_nested():
+            status, response = 201, _post(session, caller, body, now)
     except AppError as refusal:
         status, response = refusal.status, refusal.problem()
     session.execute(
@@ -153,22 +160,36 @@ def _enrolments(session: Session, elder_id: uuid.UUID) -> list[Enrolment]:
     return [Enrolment(r.kind, str(r.provider_id), r.starts_on, r.ends_on) for r in rows]
 
 
-def elder_entitled_now(elder, month: Month) -> bool:
-    """Approved, or suspended with the suspension taking effect only after ``month``."""
-    if elder.status == "approved":
-        return True
-    return (
-        elder.status == "suspended"
-        and elder.suspension_reason != "deceased"
-        and elder.last_voucher_month is not None
-        and month.first_day <= elder.last_voucher_month
-    )
+def _refuse_unentitled(elder, now: datetime) -> None:
+    refusal = entitlement.refusal_now(elder, now)
+    if refusal is not None:
+        raise ElderNotEligible(f"该老年人本月不享受补贴:{REFUSAL_TITLES[refusal]}", reason=refusal)
+
+
+def _current_voucher(session: Session, elder, now: datetime, actor: str) -> Voucher | None:
+    """The elder's monthly voucher valid now, locked; issued here first when the month-start job
+    has not reached the elder yet (vouchers.issue_on_demand)."""
+    voucher = vouchers.valid_voucher(session, elder.id, now, for_update=True)
+    if voucher is None and vouchers.issue_on_demand(session, elder, now, actor=actor):
+        voucher = vouchers.valid_voucher(session, elder.id, now, for_update=True)
+    return voucher
 
 
 def _post(session: Session, caller: Principal, body: RedemptionCreate, now: datetime) -> dict:
     # Plain column selects, not ORM entities: this is the hottest path of the service.
+    same_organisation_agency = aliased(Provider)
+    agency_organisation = (
+        select(same_organisation_agency.id)
+        .where(
+            same_organisation_agency.credit_code == Provider.credit_code,
+            same_organisation_agency.kind == "assessment_agency",
+        )
+        .exists()
+    )
     provider = session.execute(
-        select(Provider.id, Provider.kind, Provider.status).where(Provider.id == caller.provider_id)
+        select(
+            Provider.id, Provider.kind, Provider.status, agency_organisation.label("agency_organisation")
+        ).where(Provider.id == caller.provider_id)
     ).first()
     if provider is None or provider.status != "listed":
         raise ProviderNotListed("服务机构当前不在名单内,不能核销")
@@ -176,13 +197,7 @@ def _post(session: Session, caller: Principal, body: RedemptionCreate, now: date
     elder = None
     if elder_uuid is not None:
         elder = session.execute(
-            select(
-                Elder.id,
-                Elder.district_code,
-                Elder.status,
-                Elder.suspension_reason,
-                Elder.last_voucher_month,
-            ).where(Elder.id == elder_uuid)
+            select(*entitlement.ENTITLEMENT_COLUMNS).where(Elder.id == elder_uuid)
         ).first()
     if elder is None:
         raise ElderNotFound()
@@ -202,20 +217,23 @@ def _post(session: Session, caller: Principal, body: RedemptionCreate, now: date
         category=category,
         enrolments=_enrolments(session, elder.id),
         service_day=body.served_at.astimezone(now.tzinfo).date(),
+        organisation_is_agency=provider.agency_organisation,
     )
     if refusal:
         raise REFUSALS[refusal]()
     if voucher_kind_for(category) == "assessment":
         voucher, rate = _assessment_voucher(session, provider, elder.id, body.served_at, now), ASSESSMENT_RATE
     else:
-        month = Month.containing(now)
-        if not elder_entitled_now(elder, month):
-            raise ElderNotEligible("该老年人未通过审核或已停发")
-        voucher = vouchers.valid_voucher(session, elder.id, now, for_update=True)
+        _refuse_unentitled(elder, now)
+        voucher = _current_voucher(session, elder, now, caller.actor)
         if voucher is None:
             raise NoActiveVoucher("该老年人当前没有有效的电子消费券(未发放、已过期或已作废)")
-        if not (voucher.valid_from <= body.served_at < voucher.valid_until) or body.served_at > now:
-            raise ServedAtOutOfRange()
+        if not service_in_window(
+            body.served_at, valid_from=voucher.valid_from, valid_until=voucher.valid_until, now=now
+        ):
+            raise ServedAtOutOfRange(
+                "服务时间须在消费券有效期内(当月,且不早于审核通过时间)并且不晚于当前时间"
+            )
         rate = policy_for_month(session, Month.of(voucher.month)).rate_for(category)
     if voucher.balance_fen == 0:
         raise VoucherExhausted()
@@ -284,7 +302,11 @@ def _post(session: Session, caller: Principal, body: RedemptionCreate, now: date
     )
     # The cheap anomaly rules (四(二)), recorded in this transaction; the rest run nightly.
     anomalies.record_inline(
-        session, redemption, ref_price_max_fen=catalogue_item.ref_price_max_fen, elder_status=elder.status
+        session,
+        redemption,
+        ref_price_max_fen=catalogue_item.ref_price_max_fen,
+        elder_status=elder.status,
+        died_on=elder.died_on,
     )
     return redemption_out(redemption, voucher_balance_fen=new_balance)
 
@@ -440,19 +462,26 @@ def list_redemptions(
     return list(rows), int(total or 0)
 
 
-def pos_lookup(session: Session, id_number: str) -> dict:
-    from app.elders.service import find_by_id_number
-    from app.rules.identity import mask_name
-
+def pos_lookup(session: Session, caller: Principal, id_number: str) -> dict:
+    """What the terminal shows before a service: whether the elder is entitled this month, why
+    not, and the voucher valid now (issued here if the month-start job has not reached the elder
+    yet, so that the 1st's first minute is no gap)."""
     elder = find_by_id_number(session, id_number)
     if elder is None:
         raise ElderNotFound("未找到该身份证号码对应的老年人")
     now = clock.now()
-    voucher = vouchers.valid_voucher(session, elder.id, now)
-    entitled = elder_entitled_now(elder, Month.containing(now))
+    refusal = entitlement.refusal_now(elder, now)
+    voucher = None
+    if refusal is None:
+        voucher = vouchers.valid_voucher(session, elder.id, now)
+        if voucher is None and vouchers.issue_on_demand(session, elder, now, actor=caller.actor):
+            voucher = vouchers.valid_voucher(session, elder.id, now)
     return {
         "elder_id": str(elder.id),
         "name_masked": mask_name(elder.name),
-        "eligible": entitled and elder.eligible,
-        "voucher": vouchers.voucher_out(voucher, now) if voucher is not None and entitled else None,
+        "eligible": refusal is None,
+        "ineligible_reasons": []
+        if refusal is None
+        else [{"code": refusal, "title": REFUSAL_TITLES[refusal]}],
+        "voucher": vouchers.voucher_out(voucher, now) if voucher is not None else None,
     }

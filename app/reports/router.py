@@ -5,17 +5,26 @@ from __future__ import annotations
 import tempfile
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import StreamingResponse
 
-from app.deps import SessionDep, StaffPrincipal
-from app.reports import service
-from app.reports.schemas import QuarterlyReportOut
+from app.auth.principal import Principal, Role
+from app.deps import SessionDep, StaffPrincipal, require_roles
+from app.reports import annual, service, submissions
+from app.reports.schemas import (
+    AnnualReportOut,
+    QuarterlyReportOut,
+    ReportSubmissionOut,
+    ReportSubmit,
+    ScheduledReportOut,
+)
 from app.reports.xlsx import (
     XLSX_MEDIA_TYPE,
+    annual_filename,
     content_disposition,
     file_chunks,
     quarterly_filename,
+    write_annual_xlsx,
     write_quarterly_xlsx,
 )
 from app.routing import TransactionRetryRoute
@@ -28,6 +37,10 @@ router = APIRouter(
     responses=problem_responses(401, 403, 422),
 )
 
+# 各区民政部门、财政部门 report (三(二), 三(三)); a city admin may record a report on a district's behalf.
+ReportSubmitter = Annotated[
+    Principal, Depends(require_roles(Role.CITY_ADMIN, Role.DISTRICT_CIVIL, Role.DISTRICT_FINANCE))
+]
 DistrictQuery = Annotated[DistrictCode, Query(description="行政区划代码")]
 YearQuery = Annotated[int, Query(ge=2000, le=2099, description="年度,如 2026")]
 QuarterQuery = Annotated[int, Query(ge=1, le=4, description="季度 1-4")]
@@ -44,16 +57,35 @@ def quarterly_report(
     return service.quarterly_report(session, caller, district_code=district_code, year=year, quarter=quarter)
 
 
+def _xlsx_response(write, report, filenames) -> StreamingResponse:
+    out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+    try:
+        write(report, out)
+    except BaseException:
+        out.close()
+        raise
+    filename, fallback = filenames(report)
+    return StreamingResponse(
+        file_chunks(out),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": content_disposition(filename, fallback)},
+    )
+
+
+def _xlsx_responses(description: str) -> dict:
+    return {
+        200: {
+            "description": description,
+            "content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+
+
 @router.get(
     "/quarterly.xlsx",
     response_class=StreamingResponse,
     summary="区季度进展报告 XLSX",
-    responses={
-        200: {
-            "description": "XLSX:各月及本季度指标",
-            "content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    responses=_xlsx_responses("XLSX:各月及本季度指标"),
 )
 def quarterly_report_xlsx(
     session: SessionDep,
@@ -65,15 +97,85 @@ def quarterly_report_xlsx(
     report = service.quarterly_report(
         session, caller, district_code=district_code, year=year, quarter=quarter
     )
-    out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
-    try:
-        write_quarterly_xlsx(report, out)
-    except BaseException:
-        out.close()
-        raise
-    filename, fallback = quarterly_filename(report)
-    return StreamingResponse(
-        file_chunks(out),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": content_disposition(filename, fallback)},
+    return _xlsx_response(write_quarterly_xlsx, report, quarterly_filename)
+
+
+@router.get("/annual", response_model=AnnualReportOut, summary="区年度工作总结(数据部分;12月10日前报送)")
+def annual_report(session: SessionDep, caller: StaffPrincipal, district_code: DistrictQuery, year: YearQuery):
+    return annual.annual_report(session, caller, district_code=district_code, year=year)
+
+
+@router.get(
+    "/annual.xlsx",
+    response_class=StreamingResponse,
+    summary="区年度工作总结 XLSX",
+    responses=_xlsx_responses("XLSX:本年各月及全年指标、监督管理情况"),
+)
+def annual_report_xlsx(
+    session: SessionDep, caller: StaffPrincipal, district_code: DistrictQuery, year: YearQuery
+):
+    report = annual.annual_report(session, caller, district_code=district_code, year=year)
+    return _xlsx_response(write_annual_xlsx, report, annual_filename)
+
+
+def submission_out(submission) -> dict:
+    return {
+        "id": str(submission.id),
+        "district_code": submission.district_code,
+        "kind": submission.kind,
+        "year": submission.year,
+        "quarter": submission.quarter or None,
+        "due_on": submission.due_on,
+        "submitted_at": submission.submitted_at,
+        "submitted_by": submission.submitted_by,
+        "late": submission.late,
+        "summary": submission.summary,
+    }
+
+
+@router.post(
+    "/submissions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReportSubmissionOut,
+    summary="报送季度报告或年度工作总结(记录报送人、时间、是否逾期及当时数据)",
+    responses=problem_responses(409),
+)
+def submit_report(body: ReportSubmit, session: SessionDep, caller: ReportSubmitter):
+    return submission_out(
+        submissions.submit(
+            session,
+            caller,
+            district_code=body.district_code,
+            kind=body.kind,
+            year=body.year,
+            quarter=body.quarter,
+            summary=body.summary,
+        )
     )
+
+
+@router.get(
+    "/submissions",
+    response_model=list[ScheduledReportOut],
+    summary="某年应报送的报告及报送情况(区工作人员本区;市级全部)",
+)
+def report_schedule(
+    session: SessionDep,
+    caller: StaffPrincipal,
+    year: YearQuery,
+    district_code: Annotated[DistrictCode | None, Query(description="行政区划代码")] = None,
+):
+    return [
+        {
+            "district_code": row.district_code,
+            "district_name": row.district_name,
+            "kind": row.kind,
+            "year": row.year,
+            "quarter": row.quarter,
+            "due_on": row.due_on,
+            "submitted": row.submission is not None,
+            "submission": submission_out(row.submission) if row.submission else None,
+            "overdue": row.overdue,
+        }
+        for row in submissions.schedule(session, caller, district_code=district_code, year=year)
+    ]

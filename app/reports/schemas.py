@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints, model_validator
 
-from app.schemas import BeijingTime, ResponseModel
+from app.schemas import BeijingTime, DistrictCode, RequestModel, ResponseModel
 from app.settlements.schemas import DeadlinesOut
 
 
@@ -78,3 +79,74 @@ class QuarterlyReportOut(ResponseModel):
     generated_at: BeijingTime
     months: list[MonthFiguresOut]
     total: PeriodFiguresOut
+
+
+class AnomalyCountsOut(ResponseModel):
+    open: int
+    confirmed: int
+    dismissed: int
+
+
+class SupervisionOut(ResponseModel):
+    anomalies: AnomalyCountsOut = Field(description="本年各月核销的异常交易预警,按处理状态")
+    audit_samples: int = Field(description="本年各月抽查样本数")
+    audit_findings: int = Field(description="抽查发现记录数")
+    rectification_orders: int = Field(description="本年责令整改次数")
+    blacklistings: int = Field(description="本年纳入失信联合惩戒对象次数")
+    deaths_recorded: int = Field(description="本年登记身故的老年人数")
+
+
+class AnnualReportOut(ResponseModel):
+    district_code: str
+    district_name: str
+    year: int
+    due_on: date = Field(description="工作总结报送截止日期(12月10日,三(三))")
+    generated_at: BeijingTime
+    months: list[MonthFiguresOut] = Field(description="本年已开始的项目月份")
+    total: PeriodFiguresOut
+    supervision: SupervisionOut
+    providers_listed: dict[str, int] = Field(description="当前在名单内的服务机构数,按类型")
+    elders_by_status: dict[str, int] = Field(description="当前登记的老年人数,按状态")
+
+
+class ReportSubmit(RequestModel):
+    district_code: DistrictCode
+    kind: Literal["quarterly", "annual"]
+    year: int = Field(ge=2000, le=2099)
+    quarter: int | None = Field(default=None, ge=1, le=4, description="季度报告必填;工作总结不填")
+    summary: Annotated[str, StringConstraints(max_length=20_000)] | None = Field(
+        default=None, description="区里的文字总结(实施效果、经验、问题等)"
+    )
+
+    @model_validator(mode="after")
+    def _quarter_matches_kind(self) -> ReportSubmit:
+        if (self.kind == "quarterly") != (self.quarter is not None):
+            raise ValueError(
+                "quarter is required for a quarterly report and not given for the annual summary"
+            )
+        return self
+
+
+class ReportSubmissionOut(ResponseModel):
+    id: str
+    district_code: str
+    kind: str
+    year: int
+    quarter: int | None
+    due_on: date
+    submitted_at: BeijingTime
+    submitted_by: str
+    late: bool = Field(description="是否晚于截止日期报送(按北京时间日期)")
+    summary: str | None
+
+
+class ScheduledReportOut(ResponseModel):
+    district_code: str
+    district_name: str
+    kind: str
+    year: int
+    quarter: int | None
+    due_on: date
+    submitted: bool
+    submission: ReportSubmissionOut | None
+    overdue: bool = Field(description="未报送且已过截止日期")

@@ -305,17 +305,31 @@ def quarterly_report(
 ) -> QuarterlyReport:
     ensure_district(session, district_code)
     ensure_district_in_scope(caller, district_code)
-    quarter_of = quarter_months(year, quarter)
-    days = [m.first_day for m in quarter_of]
-    now = clock.now()
-    months = dict(zip(days, monthly_figures(session, district_code, list(quarter_of)), strict=True))
+    quarter_of = list(quarter_months(year, quarter))
+    months = monthly_figures(session, district_code, quarter_of)
+    district = session.get(District, district_code)
+    return QuarterlyReport(
+        district_code=district_code,
+        district_name=district.name if district else "",
+        year=year,
+        quarter=quarter,
+        months=months,
+        total=period_total(session, district_code, quarter_of, months),
+        due_on=report_due_on(year, quarter),
+        generated_at=clock.now(),
+    )
+
+
+def period_total(
+    session: Session, district_code: str, period: list[Month], months: list[MonthFigures]
+) -> PeriodFigures:
+    """A period's figures (a quarter, a year so far): sums of its months, except the elders,
+    who are counted once over the period, not summed over its months."""
+    days = [m.first_day for m in period]
     total = PeriodFigures()
-    # Elders are distinct over the quarter, not summed over its months.
     total.elders_with_vouchers = _distinct_voucher_elders(session, district_code, days)
     total.redemptions.elders = _distinct_redeeming_elders(session, district_code, days)
-
-    # The quarter: sums of the months, except the distinct elder counts queried above.
-    for figures in months.values():
+    for figures in months:
         total.vouchers_issued += figures.vouchers_issued
         total.face_value_fen += figures.face_value_fen
         total.redemptions.count += figures.redemptions.count
@@ -337,15 +351,4 @@ def quarterly_report(
         total.funding.district_fen += figures.funding.district_fen
         total.funding.payable_fen += figures.funding.payable_fen
     _utilise(total)
-
-    district = session.get(District, district_code)
-    return QuarterlyReport(
-        district_code=district_code,
-        district_name=district.name if district else "",
-        year=year,
-        quarter=quarter,
-        months=[months[day] for day in days],
-        total=total,
-        due_on=report_due_on(year, quarter),
-        generated_at=now,
-    )
+    return total

@@ -21,8 +21,10 @@ from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app.rules.money import yuan_text
+from app.rules.provider_list import KIND_TITLES
 
 if TYPE_CHECKING:
+    from app.reports.annual import AnnualReport
     from app.reports.service import QuarterlyReport
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -181,15 +183,9 @@ SETTLEMENT_TITLES = {
 CATEGORY_TITLES = {"home_community": "居家社区服务", "institution": "机构服务"}
 
 
-def write_quarterly_xlsx(report: QuarterlyReport, out: IO[bytes]) -> None:
-    """One sheet: the report's header, then one row per indicator with a column per month of
-    the quarter and one for the quarter."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(QUARTERLY_SHEET)
-    set_widths(sheet, (28, 16, 16, 16, 16))
-    periods = [*report.months, report.total]
+def _indicator_rows(sheet: WriteOnlyWorksheet, months: list, total, total_label: str) -> list[list[Any]]:
+    """One row per indicator, a column per month and one for the period (quarter or year)."""
+    periods = [*months, total]
 
     def row(label: str, values: Iterable[Any]) -> list[Any]:
         return [text_cell(sheet, label, bold=True), *cells(sheet, values)]
@@ -201,21 +197,17 @@ def write_quarterly_xlsx(report: QuarterlyReport, out: IO[bytes]) -> None:
         return row(label, (pick(p) for p in periods))
 
     def monthly(label: str, pick) -> list[Any]:
-        return row(label, [pick(m.settlement) for m in report.months])
+        return row(label, [pick(m.settlement) for m in months])
 
-    def day(value: date | None) -> WriteOnlyCell:
-        return date_cell(sheet, value)
+    def deadline(label: str, pick) -> list[Any]:
+        return [
+            text_cell(sheet, label, bold=True),
+            *(date_cell(sheet, pick(m.settlement.deadlines)) for m in months),
+        ]
 
     rows: list[list[Any]] = [
-        [text_cell(sheet, "北京市养老服务消费补贴工作季度进展报告", bold=True)],
-        [],
-        row("区", [f"{report.district_name}({report.district_code})"]),
-        row("报告期", [f"{report.year}年第{report.quarter}季度"]),
-        row("报送截止日期", [day(report.due_on)]),
-        row("生成时间", [report.generated_at.strftime("%Y-%m-%d %H:%M:%S")]),
-        [],
-        [text_cell(sheet, "指标", bold=True), *(text_cell(sheet, m.month, bold=True) for m in report.months)]
-        + [text_cell(sheet, "本季度", bold=True)],
+        [text_cell(sheet, "指标", bold=True), *(text_cell(sheet, m.month, bold=True) for m in months)]
+        + [text_cell(sheet, total_label, bold=True)],
         count("持券老年人数", lambda p: p.elders_with_vouchers),
         count("发放消费券(张)", lambda p: p.vouchers_issued),
         money("消费券面值(元)", lambda p: p.face_value_fen),
@@ -242,27 +234,105 @@ def write_quarterly_xlsx(report: QuarterlyReport, out: IO[bytes]) -> None:
         count("注销消费券(张)", lambda p: p.revoked.vouchers),
         money("注销释放金额(元)", lambda p: p.revoked.released_fen),
         monthly("结算状态", lambda s: SETTLEMENT_TITLES.get(s.status, s.status)),
-        [
-            text_cell(sheet, "民政审核截止日", bold=True),
-            *(day(m.settlement.deadlines.civil_review) for m in report.months),
-        ],
-        [
-            text_cell(sheet, "财政复审截止日", bold=True),
-            *(day(m.settlement.deadlines.finance_review) for m in report.months),
-        ],
-        [
-            text_cell(sheet, "支付截止日", bold=True),
-            *(day(m.settlement.deadlines.payment) for m in report.months),
-        ],
+        deadline("民政审核截止日", lambda d: d.civil_review),
+        deadline("财政复审截止日", lambda d: d.finance_review),
+        deadline("支付截止日", lambda d: d.payment),
         monthly("是否逾期", lambda s: yes_no(s.overdue)),
         money("中央资金(元)", lambda p: p.funding.central_fen),
         money("市级资金(元)", lambda p: p.funding.city_fen),
         money("区级资金(元)", lambda p: p.funding.district_fen),
         money("已审定应付合计(元)", lambda p: p.funding.payable_fen),
     ]
-    for values in rows:
+    return rows
+
+
+def _header_rows(sheet: WriteOnlyWorksheet, title: str, report, period_text: str) -> list[list[Any]]:
+    def row(label: str, value: Any) -> list[Any]:
+        return [text_cell(sheet, label, bold=True), value]
+
+    return [
+        [text_cell(sheet, title, bold=True)],
+        [],
+        row("区", text_cell(sheet, f"{report.district_name}({report.district_code})")),
+        row("报告期", text_cell(sheet, period_text)),
+        row("报送截止日期", date_cell(sheet, report.due_on)),
+        row("生成时间", text_cell(sheet, report.generated_at.strftime("%Y-%m-%d %H:%M:%S"))),
+        [],
+    ]
+
+
+def _write(sheet_title: str, widths: Iterable[float], build, out: IO[bytes]) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title)
+    set_widths(sheet, widths)
+    for values in build(sheet):
         sheet.append(values)
     workbook.save(out)
+
+
+def write_quarterly_xlsx(report: QuarterlyReport, out: IO[bytes]) -> None:
+    """One sheet: the report's header, then one row per indicator with a column per month of
+    the quarter and one for the quarter."""
+
+    def build(sheet):
+        period = f"{report.year}年第{report.quarter}季度"
+        return _header_rows(
+            sheet, "北京市养老服务消费补贴工作季度进展报告", report, period
+        ) + _indicator_rows(sheet, report.months, report.total, "本季度")
+
+    _write(QUARTERLY_SHEET, (28, 16, 16, 16, 16), build, out)
+
+
+ANNUAL_SHEET = "工作总结"
+ANOMALY_STATUS_TITLES = {"open": "待处理", "confirmed": "已确认", "dismissed": "已排除"}
+ELDER_STATUS_TITLES = {"pending": "待审核", "approved": "已审核通过", "suspended": "已停发"}
+
+
+def write_annual_xlsx(report: AnnualReport, out: IO[bytes]) -> None:
+    """The annual work summary (三(三)): the indicators per month of the year so far and for the
+    year, then supervision and the registry as they stand."""
+
+    def build(sheet):
+        def row(label: str, value: Any) -> list[Any]:
+            return [text_cell(sheet, label, bold=True), *cells(sheet, [value])]
+
+        s = report.supervision
+        period = f"{report.year}年(截至生成时)"
+        rows = _header_rows(sheet, "北京市养老服务消费补贴项目工作总结(数据部分)", report, period)
+        rows += _indicator_rows(sheet, report.months, report.total, "全年")
+        rows += [[], [text_cell(sheet, "监督管理", bold=True)]]
+        rows += [
+            row(f"异常交易预警·{title}", s.anomalies.get(k, 0)) for k, title in ANOMALY_STATUS_TITLES.items()
+        ]
+        rows += [
+            row("抽查样本数", s.audit_samples),
+            row("抽查发现记录数", s.audit_findings),
+            row("责令整改次数", s.rectification_orders),
+            row("纳入失信联合惩戒对象次数", s.blacklistings),
+            row("登记身故老年人数", s.deaths_recorded),
+            [],
+            [text_cell(sheet, "服务机构与老年人(当前)", bold=True)],
+        ]
+        rows += [
+            row(f"名单内服务机构·{KIND_TITLES.get(kind, kind)}", n)
+            for kind, n in sorted(report.providers_listed.items())
+        ]
+        rows += [
+            row(f"老年人·{ELDER_STATUS_TITLES.get(k, k)}", n)
+            for k, n in sorted(report.elders_by_status.items())
+        ]
+        return rows
+
+    _write(ANNUAL_SHEET, (30, *([14] * 13)), build, out)
+
+
+def annual_filename(report: AnnualReport) -> tuple[str, str]:
+    return (
+        f"工作总结_{report.district_code}_{report.year}.xlsx",
+        f"annual_{report.district_code}_{report.year}.xlsx",
+    )
 
 
 def quarterly_filename(report: QuarterlyReport) -> tuple[str, str]:

@@ -25,6 +25,7 @@ TOO_MANY_SERVICES_PER_DAY = "TOO_MANY_SERVICES_PER_DAY"
 NIGHT_HOME_SERVICE = "NIGHT_HOME_SERVICE"
 FIRST_DAY_DRAIN = "FIRST_DAY_DRAIN"
 REDEEMED_AFTER_SUSPENSION = "REDEEMED_AFTER_SUSPENSION"
+SERVICE_AFTER_DEATH = "SERVICE_AFTER_DEATH"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ RULES: dict[str, Rule] = {
         Rule(NIGHT_HOME_SERVICE, "夜间上门服务", inline=True),
         Rule(FIRST_DAY_DRAIN, "服务机构在月初第一天集中用尽多张消费券", inline=False),
         Rule(REDEEMED_AFTER_SUSPENSION, "老年人停发(含身故)登记后仍有核销", inline=True),
+        Rule(SERVICE_AFTER_DEATH, "服务日期在老年人身故之日或之后", inline=True),
     )
 }
 RULE_CODES = tuple(RULES)
@@ -192,6 +194,14 @@ def after_suspension(served_at: datetime, suspended_at: datetime | None) -> bool
     return suspended_at is not None and served_at >= suspended_at
 
 
+# --- SERVICE_AFTER_DEATH -------------------------------------------------------------------------
+def served_after_death(served_at: datetime, died_on: date | None) -> bool:
+    """A service on or after the Beijing day of death recorded by the district (the day counts:
+    nobody serves an elder on the day the elder died, in good faith, without the record saying
+    so; the district checks)."""
+    return died_on is not None and served_at.astimezone(BEIJING).date() >= died_on
+
+
 # --- in-line -------------------------------------------------------------------------------------
 def inline_findings(
     *,
@@ -204,6 +214,7 @@ def inline_findings(
     suspended_at: datetime | None = None,
     suspension_reason: str | None = None,
     status_change_id: int | None = None,
+    died_on: date | None = None,
 ) -> list[Finding]:
     """The rules cheap enough for the point of service: they need only the redemption, its
     catalogue line and the elder row already read to accept it."""
@@ -237,6 +248,16 @@ def inline_findings(
             Finding(
                 REDEEMED_AFTER_SUSPENSION,
                 {"suspension_reason": suspension_reason, "status_change_id": status_change_id},
+            )
+        )
+    if served_after_death(served_at, died_on):
+        found.append(
+            Finding(
+                SERVICE_AFTER_DEATH,
+                {
+                    "died_on": died_on.isoformat(),
+                    "served_on": served_at.astimezone(BEIJING).date().isoformat(),
+                },
             )
         )
     return found

@@ -15,7 +15,8 @@ from stdnum.cn import ric, uscc
 
 # 港澳台居民居住证 numbers start 810000 / 820000 / 830000; stdnum's region list lacks 83.
 RESIDENCE_PERMIT_PREFIXES = frozenset({"81", "82", "83"})
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3})([0-9Xx])(?![0-9A-Za-z])")
+# Digits around it end the match, letters do not: "x110105194803129520" is masked too.
+_ID_LIKE = re.compile(r"(?<![0-9])([0-9]{6})([0-9]{8})([0-9]{3})([0-9Xx])(?![0-9])")
 
 
 def normalise_id_number(text: str) -> str | None:

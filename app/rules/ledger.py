@@ -13,6 +13,10 @@ class Line:
     voucher_id: UUID | None = None
     provider_id: UUID | None = None
 
+    def __neg__(self) -> Line:
+        """The same line with the opposite sign: a reversing entry is its lines negated."""
+        return Line(self.account, -self.amount_fen, self.voucher_id, self.provider_id)
+
 
 class UnbalancedEntry(ValueError):
     """An entry whose lines do not sum to zero (or are empty or zero): never written."""

@@ -87,10 +87,17 @@ def item_refusal(
     category: Category,
     enrolments: list[Enrolment],
     service_day: date,
+    organisation_is_agency: bool = False,
 ) -> str | None:
     """Whether this provider may redeem this item for this elder (item 1, the assessment, only
-    from the assessment voucher: see ``voucher_kind_for``)."""
+    from the assessment voucher: see ``voucher_kind_for``).
+
+    ``organisation_is_agency``: the provider's organisation (credit code) is registered as an
+    assessment agency in some district. 一(四) forbids it subsidised care anywhere in the city,
+    whatever kind this registration claims."""
     if category not in KIND_CATEGORIES.get(provider_kind, frozenset()):
+        return "ITEM_NOT_ALLOWED"
+    if organisation_is_agency and category is not Category.ASSESSMENT:
         return "ITEM_NOT_ALLOWED"
     for enrolment in enrolments:
         if enrolment.provider_id != provider_id or not enrolment.active_on(service_day):

@@ -41,3 +41,34 @@ def utilisation(deduction_fen: int, face_value_fen: int) -> Decimal | None:
 def utilisation_text(deduction_fen: int, face_value_fen: int) -> str | None:
     ratio = utilisation(deduction_fen, face_value_fen)
     return None if ratio is None else f"{ratio:.{UTILISATION_PLACES}f}"
+
+
+# 三(三): "各区民政部门、财政部门于2026年12月10日前 … 形成工作总结报市民政局、财政局".
+ANNUAL_DUE_MONTH_DAY = (12, 10)
+
+
+def annual_due_on(year: int) -> date:
+    """The day the district's annual work summary for ``year`` is due (12/10)."""
+    return date(year, *ANNUAL_DUE_MONTH_DAY)
+
+
+def summary_months(year: int, first: Month, last: Month, current: Month) -> list[Month]:
+    """The months an annual summary covers: the program's months of ``year`` that have begun (a
+    summary due on 12/10 reports December so far)."""
+    return [m for m in (Month(year, n) for n in range(1, 13)) if first <= m <= last and m <= current]
+
+
+def submitted_late(submitted_on: date, due_on: date) -> bool:
+    """A report submitted after its due day (the Beijing date of submission; the day itself is in
+    time)."""
+    return submitted_on > due_on
+
+
+def report_overdue(today: date, due_on: date, submitted: bool) -> bool:
+    """Not submitted and the due day has passed."""
+    return not submitted and today > due_on
+
+
+def report_period_starts(year: int, quarter: int) -> date:
+    """The first day a report's period covers (quarter 0: the annual summary, the year)."""
+    return date(year, 3 * quarter - 2, 1) if quarter else date(year, 1, 1)

@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import dialect_insert, sql_random_uuid
+from app.elders import entitlement
 from app.elders.models import Elder
 from app.ledger import service as ledger
 from app.reference.service import policy_for_month, program_period
+from app.rules.eligibility import EXEMPTING_ALLOWANCE_TIERS, NEW_ASSESSMENTS_FROM
+from app.rules.entitlement import DECEASED, earliest_valid_assessment_day
 from app.rules.ledger import issue_lines, release_lines
 from app.rules.months import Month
 from app.vouchers.models import Voucher
@@ -72,8 +75,13 @@ def list_vouchers(session: Session, elder_id: uuid.UUID, month: Month | None) ->
     return list(session.scalars(query))
 
 
-def issue_for_elder(session: Session, elder: Elder, month: Month, *, actor: str) -> Voucher | None:
-    """The elder's voucher for ``month`` (issued now if missing); None outside the program."""
+def issue_for_elder(
+    session: Session, elder: Elder, month: Month, *, actor: str, valid_from: datetime | None = None
+) -> Voucher | None:
+    """The elder's voucher for ``month`` (issued now if missing); None outside the program.
+
+    ``valid_from``: when the elder became entitled during the month (the approval instant: no
+    subsidy for a service before approval); the month's first instant when None."""
     if not program_period(session).includes(month):
         return None
     existing = session.scalars(
@@ -95,7 +103,7 @@ def issue_for_elder(session: Session, elder: Elder, month: Month, *, actor: str)
         face_value_fen=face_value,
         balance_fen=face_value,
         status="active",
-        valid_from=month.starts_at(),
+        valid_from=max(valid_from, month.starts_at()) if valid_from else month.starts_at(),
         valid_until=month.ends_at(),
         issued_at=clock.now(),
     )
@@ -121,6 +129,51 @@ def issue_for_elder(session: Session, elder: Elder, month: Month, *, actor: str)
         created_by=actor,
     )
     return voucher
+
+
+def issue_on_demand(session: Session, elder, now: datetime, *, actor: str) -> bool:
+    """Issue the current month's voucher at the point of service when the month-start job has
+    not run yet (00:00 on the 1st, a scheduler that is down): an entitled elder's voucher is
+    usable from the month's first instant whatever the job does. ``elder`` is an Elder row or a
+    row of ENTITLEMENT_COLUMNS. True when a voucher was inserted here.
+
+    Exactly once against the job and other requests: both insert with ON CONFLICT DO NOTHING on
+    the unique (elder, month, kind), and whichever inserts the row journals it (the job journals
+    only the rows carrying its run id)."""
+    month = Month.containing(now)
+    if not entitlement.due_at_month_start(elder, month) or not program_period(session).includes(month):
+        return False
+    face_value = policy_for_month(session, month).monthly_cap_fen
+    voucher_id = uuid.uuid4()
+    inserted = session.execute(
+        dialect_insert(session)(Voucher)
+        .values(
+            id=voucher_id,
+            district_code=elder.district_code,
+            elder_id=elder.id,
+            kind=MONTHLY,
+            month=month.first_day,
+            face_value_fen=face_value,
+            balance_fen=face_value,
+            status="active",
+            valid_from=month.starts_at(),
+            valid_until=month.ends_at(),
+            issued_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["elder_id", "month", "kind"])
+        .returning(Voucher.id)
+    ).first()
+    if inserted is None:
+        return False
+    ledger.post_entry(
+        session,
+        kind="issue",
+        district_code=elder.district_code,
+        month=month.first_day,
+        lines=issue_lines(voucher_id, face_value),
+        created_by=actor,
+    )
+    return True
 
 
 def issue_assessment_voucher(
@@ -208,6 +261,42 @@ def revoke(session: Session, voucher: Voucher, *, actor: str) -> int:
     return released
 
 
+def reinstate_revoked(session: Session, elder_id: uuid.UUID, month: Month, *, actor: str) -> bool:
+    """Give back a voucher a mistaken death record revoked: active again with the balance the
+    revocation released, by a reversing ``revoke`` entry (the journal is never edited). Only a
+    voucher of the current month: an earlier month would have expired anyway. True if done."""
+    voucher = session.scalars(
+        select(Voucher)
+        .where(
+            Voucher.elder_id == elder_id,
+            Voucher.month == month.first_day,
+            Voucher.kind == MONTHLY,
+            Voucher.status == "revoked",
+        )
+        .with_for_update()
+    ).one_or_none()
+    if voucher is None or clock.now() >= voucher.valid_until:
+        return False
+    released = -ledger.voucher_movement(session, voucher.id, kind="revoke")
+    session.execute(
+        update(Voucher)
+        .where(Voucher.id == voucher.id, Voucher.status == "revoked")
+        .values(status="active", balance_fen=released, closed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if released:
+        ledger.post_entry(
+            session,
+            kind="revoke",
+            district_code=voucher.district_code,
+            month=voucher.month,
+            lines=[-line for line in release_lines(voucher.id, released)],
+            created_by=actor,
+        )
+    session.refresh(voucher)
+    return True
+
+
 @dataclass(frozen=True)
 class IssueResult:
     month: Month
@@ -224,10 +313,7 @@ def issue_month(session: Session, month: Month, *, job_run_id: int, actor: str) 
     face_value = policy_for_month(session, month).monthly_cap_fen
     now = clock.now()
     month_day = month.first_day
-    entitled = or_(
-        Elder.status == "approved",
-        and_(Elder.status == "suspended", Elder.last_voucher_month >= month_day),
-    )
+    entitled = _due_at_month_start(month)
     already = session.scalar(
         select(func.count()).select_from(Voucher).where(Voucher.month == month_day, Voucher.kind == MONTHLY)
     )
@@ -274,6 +360,32 @@ def issue_month(session: Session, month: Month, *, job_run_id: int, actor: str) 
     )
     issued = _journal_new_vouchers(session, month, job_run_id=job_run_id, actor=actor)
     return IssueResult(month, issued, int(already or 0))
+
+
+def _due_at_month_start(month: Month):
+    """app.rules.entitlement.due_at_month_start as a WHERE clause over elders: approved before
+    the month began (or suspended no earlier than it, death excepted: death is final), with an
+    assessment that counts for the month (valid on its first day, or the 400/600 tier)."""
+    month_day = month.first_day
+    earliest = earliest_valid_assessment_day(month, entitlement.valid_months())
+    return and_(
+        or_(
+            Elder.status == "approved",
+            and_(
+                Elder.status == "suspended",
+                Elder.suspension_reason != DECEASED,
+                Elder.last_voucher_month >= month_day,
+            ),
+        ),
+        Elder.approved_at < month.starts_at(),
+        or_(
+            Elder.assessed_on >= earliest,
+            and_(
+                Elder.disability_allowance_tier.in_(sorted(EXEMPTING_ALLOWANCE_TIERS)),
+                Elder.assessed_on < NEW_ASSESSMENTS_FROM,
+            ),
+        ),
+    )
 
 
 def _journal_new_vouchers(session: Session, month: Month, *, job_run_id: int, actor: str) -> int:

@@ -25,6 +25,7 @@ from tests.factories import (
 )
 
 MARCH = "2026-03"
+MARCH_START = "2026-03-01T00:00:00+08:00"
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -74,7 +75,8 @@ def company(client) -> dict:
 
 @pytest.fixture
 def elder(client) -> dict:
-    return approved_elder(client)
+    """Approved when March began: every March service time in these tests is after approval."""
+    return approved_elder(client, approved_at=MARCH_START)
 
 
 def at(day: int, hhmm: str, month: str = MARCH) -> str:
@@ -86,7 +88,7 @@ def test_an_ordinary_month_raises_no_anomaly(client, station, company):
     """February sets the baseline prices; March is busy but ordinary: catalogue prices, no price
     rises, daytime visits hours apart, meals three times a day, a first day without drains."""
     set_clock(client, "2026-02-10T18:00:00+08:00")
-    elders = [approved_elder(client) for _ in range(3)]
+    elders = [approved_elder(client, approved_at="2026-02-10T07:00:00+08:00") for _ in range(3)]
     for hour in ("08", "10", "12", "14", "16"):
         posted(redeem(client, station, elders[0]["id"], item=11, amount_fen=30000, served_at=f"2026-02-10T{hour}:00:00+08:00"))  # fmt: skip
     set_clock(client, "2026-03-16T20:00:00+08:00")
@@ -124,7 +126,7 @@ def test_price_above_reference_is_recorded_with_the_redemption(client, elder, st
         "tolerance_percent": 0,
     }
     assert anomaly["redemption"]["amount_fen"] == 40001
-    assert anomaly["redemption"]["served_at"] == "2026-03-16T09:00:00+08:00"
+    assert anomaly["redemption"]["served_at"] == "2026-03-16T10:00:00+08:00"
     # The nightly rescan meets the same subject: nothing new, still one warning.
     assert scan(client)["by_rule"]["PRICE_ABOVE_REFERENCE"] == 0
     assert len(found(client)) == 1
@@ -210,9 +212,13 @@ def test_nightly_scan_finds_services_after_a_recorded_death(client, elder, stati
     # The death is then recorded as of 11:00 (the sandbox clock stands in for a late record).
     set_clock(client, "2026-03-16T11:00:00+08:00")
     suspend(client, elder["id"], "deceased")
-    assert found(client) == []
+    # Recording the death (on the 16th, by default the day of the record) flags the service of
+    # that day at once; the suspension rule is the nightly scan's.
+    [after_death] = found(client)
+    assert after_death["rule"] == "SERVICE_AFTER_DEATH" and after_death["detected_by"] == "death"
+    assert after_death["evidence"] == {"died_on": "2026-03-16", "served_on": "2026-03-16"}
     assert scan(client)["by_rule"]["REDEEMED_AFTER_SUSPENSION"] == 1
-    [anomaly] = found(client)
+    [anomaly] = found(client, rule="REDEEMED_AFTER_SUSPENSION")
     assert anomaly["detected_by"] == "nightly" and anomaly["redemption_id"] == body["id"]
     assert anomaly["evidence"]["suspension_reason"] == "deceased"
     assert isinstance(anomaly["evidence"]["status_change_id"], int)
@@ -279,7 +285,7 @@ def test_services_a_window_apart_or_by_one_provider_do_not_overlap(client, elder
     posted(redeem(client, station, elder["id"], item=11, served_at=at(16, "08:00")))
     posted(redeem(client, company, elder["id"], item=22, amount_fen=5000, served_at=at(16, "08:30")))
     posted(redeem(client, company, elder["id"], item=23, amount_fen=5000, served_at=at(16, "08:40")))
-    other = approved_elder(client)  # another elder at the same time is no overlap
+    other = approved_elder(client, approved_at=MARCH_START)  # another elder at the same time is no overlap
     posted(redeem(client, station, other["id"], item=11, served_at=at(16, "08:35")))
     assert scan(client)["new_anomalies"] == 0
     assert found(client) == []
@@ -296,7 +302,7 @@ def test_one_provider_draining_many_vouchers_on_the_first_day(client, station, m
     configure(monkeypatch, drain_min_vouchers=3)
     set_clock(client, "2026-03-01T08:00:00+08:00")
     for _ in range(3):
-        drain(client, station, approved_elder(client)["id"], at(1, "07:30"))
+        drain(client, station, approved_elder(client, approved_at=at(1, "07:00"))["id"], at(1, "07:30"))
     assert scan(client)["by_rule"]["FIRST_DAY_DRAIN"] == 1
     [anomaly] = found(client)
     assert anomaly["rule"] == "FIRST_DAY_DRAIN" and anomaly["provider_id"] == station["id"]
@@ -312,7 +318,7 @@ def test_one_provider_draining_many_vouchers_on_the_first_day(client, station, m
 def test_draining_below_the_threshold_or_after_the_first_day_is_ordinary(client, station, monkeypatch):
     configure(monkeypatch, drain_min_vouchers=3)
     set_clock(client, "2026-03-01T08:00:00+08:00")
-    elders = [approved_elder(client) for _ in range(4)]
+    elders = [approved_elder(client, approved_at=at(1, "07:00")) for _ in range(4)]
     drain(client, station, elders[0]["id"], at(1, "07:30"))
     drain(client, station, elders[1]["id"], at(1, "07:40"))
     posted(redeem(client, station, elders[2]["id"], item=6, amount_fen=159998, served_at=at(1, "07:50")))
@@ -335,7 +341,7 @@ def february_prices(client, provider, elder_id: str, count: int = 5) -> None:
 def february(client, station) -> dict:
     """An elder approved in February; the station charged 20,000–20,100 fen for 上门洗浴 five times."""
     set_clock(client, "2026-02-10T18:00:00+08:00")
-    elder = approved_elder(client)
+    elder = approved_elder(client, approved_at="2026-02-10T07:00:00+08:00")
     february_prices(client, station, elder["id"])
     set_clock(client, "2026-03-16T10:00:00+08:00")
     assert run_job(client, "issue", MARCH).status_code == 200
@@ -370,7 +376,7 @@ def test_price_within_the_jump_or_without_enough_history_is_ordinary(client, sta
     posted(redeem(client, station, february["id"], item=11, amount_fen=26000, served_at=at(16, "08:00")))
     # The company charged 20,000 four times only: too little history for a median.
     set_clock(client, "2026-02-20T18:00:00+08:00")
-    other = approved_elder(client)
+    other = approved_elder(client, approved_at="2026-02-20T07:00:00+08:00")
     for n in range(4):
         served = f"2026-02-20T{8 + n:02d}:00:00+08:00"
         posted(redeem(client, company, other["id"], item=11, amount_fen=20000, served_at=served))

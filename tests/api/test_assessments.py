@@ -670,9 +670,11 @@ def test_an_active_enrolment_is_serving_the_elder(client, agency):
     assert conflict(client, agency, former["id"], station["credit_code"]).status_code == 201
 
 
-def test_the_agencys_own_organisation_counts_in_every_district(client, agency):
-    """The agency's organisation also runs a station in another district that served the elder:
-    refused whoever the assessor works for (一(四): an agency must not provide subsidised care)."""
+def test_the_agencys_own_organisation_cannot_register_care_in_another_district(client, agency):
+    """The conflict this check once caught (the agency's organisation running a station in
+    another district that served the elder) cannot arise any more: one organisation is an
+    assessment agency or a care provider, city-wide (一(四); tests/api/test_policy_conformance.py
+    covers registrations made before the rule)."""
     same_org = client.post(
         f"{API}/providers",
         json={
@@ -683,13 +685,7 @@ def test_the_agencys_own_organisation_counts_in_every_district(client, agency):
         },
         headers=admin_headers(),
     )
-    assert same_org.status_code == 201, same_org.text
-    elder = approved_elder(client)
-    assert redeem(client, same_org.json(), elder["id"], amount_fen=20000).status_code == 201
-    problem = assert_problem(
-        conflict(client, agency, elder["id"], credit_code(serial=77)), 409, "ASSESSOR_CONFLICT_OF_INTEREST"
-    )
-    assert problem["provider_id"] == same_org.json()["id"]
+    assert_problem(same_org, 409, "ASSESSMENT_AGENCY_CONFLICT")
 
 
 def test_service_more_than_12_months_before_the_assessment_does_not_count(client, agency):
@@ -698,7 +694,7 @@ def test_service_more_than_12_months_before_the_assessment_does_not_count(client
     set_clock(client, "2026-01-15T10:00:00+08:00")
     elder = approved_elder(client, assessed_on="2026-01-10")
     station = make_provider(client, kind="station")
-    served = redeem(client, station, elder["id"], amount_fen=20000, served_at="2026-01-15T09:00:00+08:00")
+    served = redeem(client, station, elder["id"], amount_fen=20000, served_at="2026-01-15T10:00:00+08:00")
     assert served.status_code == 201, served.text
     set_clock(client, "2027-01-20T10:00:00+08:00")
     assert_problem(

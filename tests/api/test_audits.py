@@ -56,7 +56,7 @@ from tests.factories import (
 
 DISTRICT = "110105"
 OTHER = "110108"
-MARCH_SERVED = "2026-03-16T09:00:00+08:00"
+MARCH_SERVED = "2026-03-16T10:00:00+08:00"  # the instant the elders are approved
 APRIL = "2026-04-02T10:00:00+08:00"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 METHOD = "hmac-sha256-systematic/v1"
@@ -497,7 +497,7 @@ def test_a_new_elder_redeeming_after_the_draw_changes_the_population(client, mar
     back into March) makes population_matches false; the stored draw itself still matches."""
     set_clock(client, "2026-03-20T10:00:00+08:00")
     newcomer = approved_elder(client, district_code=DISTRICT)
-    redeemed(client, march.a, newcomer, 30000, served_at="2026-03-20T09:00:00+08:00")
+    redeemed(client, march.a, newcomer, 30000, served_at="2026-03-20T10:00:00+08:00")
     set_clock(client, APRIL)
     report = verify(client, sample["id"])
     assert (report["ok"], report["draw_matches"], report["population_matches"]) == (False, True, False)
@@ -841,7 +841,7 @@ def settled_january(client, amount_fen: int) -> Settled:
     a = make_provider(client, district_code=DISTRICT, name="朝阳站A")
     b = make_provider(client, district_code=DISTRICT, name="朝阳站B")
     elder = approved_elder(client, district_code=DISTRICT)
-    january = redeemed(client, a, elder, amount_fen, served_at="2026-01-10T09:00:00+08:00")
+    january = redeemed(client, a, elder, amount_fen, served_at="2026-01-10T10:00:00+08:00")
     set_clock(client, "2026-02-03T10:00:00+08:00")
     assert run_job(client, "issue", "2026-02").status_code == 200
     batch = build(client, civil, "2026-01")

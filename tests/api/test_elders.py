@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
+from app.db import get_engine
 from tests.conftest import admin_headers
 from tests.factories import (
     assert_problem,
@@ -312,7 +314,7 @@ def test_approve_eligible_elder(client):
     assert voucher["face_value_fen"] == 80000
     assert voucher["balance_fen"] == 80000
     assert voucher["status"] == "active"
-    assert voucher["valid_from"] == "2026-03-01T00:00:00+08:00"
+    assert voucher["valid_from"] == "2026-03-16T10:00:00+08:00"  # the approval instant
     assert voucher["valid_until"].startswith(("2026-03-31T", "2026-04-01T00:00:00"))
     assert voucher["valid_until"].endswith("+08:00")
     assert client.get(f"{API}/elders/{elder['id']}", headers=token).json()["status"] == "approved"
@@ -349,8 +351,14 @@ def test_refused_approval_does_not_recheck_eligibility_in_storage(client):
         client.post(f"{API}/elders/{elder['id']}/approve", headers=admin_headers()), 409, "NOT_ELIGIBLE"
     )
     after = client.get(f"{API}/elders/{elder['id']}", headers=admin_headers()).json()
-    assert after["eligibility_checked_on"] == "2026-03-16"
     assert after["status"] == "pending"
+    # The API shows eligibility as of today; what is stored is still the application's check.
+    assert after["eligibility_checked_on"] == "2026-04-20"
+    with get_engine().connect() as connection:
+        stored = connection.execute(
+            text("SELECT eligibility_checked_on FROM elders WHERE status = 'pending'")
+        ).scalar_one()
+    assert str(stored) == "2026-03-16"
 
 
 def test_approve_twice_is_invalid_state(client):

@@ -23,7 +23,8 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" +
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00" + b"\x00" * 16
 )
-HOME_REQUIRED = ("service_record", "receipt", "redemption_proof")
+# 二(四) and the photo of the ID card or 养老助残卡 taken before the service (四(三)).
+HOME_REQUIRED = ("id_photo", "service_record", "receipt", "redemption_proof")
 
 
 @pytest.fixture(autouse=True)
@@ -262,7 +263,7 @@ def test_batch_flags_redemptions_missing_required_evidence(client):
     by_id = {item["redemption_id"]: item for item in page["items"]}
     assert set(by_id) == {incomplete["id"], partial["id"], institutional["id"]}
     assert by_id[incomplete["id"]]["missing_kinds"] == list(HOME_REQUIRED)
-    assert by_id[partial["id"]]["missing_kinds"] == ["service_record", "redemption_proof"]
+    assert by_id[partial["id"]]["missing_kinds"] == ["id_photo", "service_record", "redemption_proof"]
     assert by_id[partial["id"]]["present_kinds"] == ["receipt"]
     assert by_id[institutional["id"]]["missing_kinds"] == ["residence_agreement"]
     assert by_id[partial["id"]]["provider_id"] == station["id"]
@@ -280,7 +281,7 @@ def test_batch_flags_redemptions_missing_required_evidence(client):
     )
 
     # During civil review the provider may still complete its evidence; the flag follows.
-    for kind in ("service_record", "redemption_proof"):
+    for kind in ("id_photo", "service_record", "redemption_proof"):
         assert upload(client, station, partial["id"], kind, PDF + b"late " + kind.encode()).status_code == 201
     after = client.get(f"{API}/settlements/{batch['id']}", headers=reviewer).json()
     assert after["missing_evidence"] == 2

@@ -106,14 +106,17 @@ def test_expired_month_is_not_redeemable_and_the_new_month_is(client, march):
     used = march["elders"][0]
     set_clock(client, "2026-04-01T00:00:05+08:00")
     assert run_job(client, "expire", "2026-03").status_code == 200
+    # A March service is no longer redeemable: the voucher valid now is April's.
     assert_problem(
-        redeem(client, march["station"], used["id"], served_at="2026-04-01T00:00:01+08:00"),
-        409,
-        "NO_ACTIVE_VOUCHER",
+        redeem(client, march["station"], used["id"], served_at="2026-03-31T23:59:00+08:00"),
+        422,
+        "SERVED_AT_OUT_OF_RANGE",
     )
-    assert run_job(client, "issue", "2026-04").json()["issued"] == 4
+    # Before the month-start job ran, the first April service draws on April's voucher, issued
+    # on demand (no gap at midnight); the job then issues the other three, and that one not again.
     response = redeem(client, march["station"], used["id"], served_at="2026-04-01T00:00:01+08:00")
     assert response.status_code == 201, response.text
+    assert run_job(client, "issue", "2026-04").json()["issued"] == 3
     april = voucher_of(client, used["id"], "2026-04")
     assert response.json()["voucher_id"] == april["id"]
     assert response.json()["voucher_balance_fen"] == 65000  # a fresh 80000, no roll-over

@@ -21,8 +21,10 @@ from tests.factories import (
     make_staff,
     redeem,
     redemption_body,
+    run_job,
     set_clock,
     voucher_of,
+    vouchers_of,
 )
 
 REDEMPTION_FIELDS = (
@@ -47,7 +49,8 @@ REDEMPTION_FIELDS = (
 
 @pytest.fixture
 def elder(client) -> dict:
-    return approved_elder(client)
+    """Approved when March began, so that any March service time up to now is after approval."""
+    return approved_elder(client, approved_at="2026-03-01T00:00:00+08:00")
 
 
 @pytest.fixture
@@ -125,12 +128,18 @@ def test_pos_lookup_of_a_pending_elder_shows_no_voucher(client, station):
     assert response.json()["voucher"] is None
 
 
-def test_pos_lookup_after_the_month_shows_no_voucher(client, station):
-    _elder, number = approved_elder_with_number(client)
+def test_pos_lookup_at_the_next_months_first_instant_shows_its_voucher(client, station):
+    """No gap at midnight (issue 12 item 5): before the month-start job has run, the lookup
+    shows the new month's voucher (issued on demand), never last month's."""
+    elder, number = approved_elder_with_number(client)
     set_clock(client, "2026-04-01T00:00:00+08:00")
     response = client.post(f"{API}/pos/lookup", json={"id_number": number}, headers=provider_headers(station))
     assert response.status_code == 200, response.text
-    assert response.json()["voucher"] is None
+    voucher = response.json()["voucher"]
+    assert voucher["month"] == "2026-04" and voucher["balance_fen"] == 80000
+    assert voucher["valid_from"] == "2026-04-01T00:00:00+08:00"
+    assert voucher_of(client, elder["id"], "2026-03")["status"] == "expired"
+    assert ledger_verify(client)["ok"] is True
 
 
 def test_pos_lookup_of_a_suspended_elder(client, station):
@@ -410,13 +419,19 @@ def test_no_active_voucher_when_never_issued(client, station):
     assert state(client, None) == before
 
 
-def test_no_active_voucher_next_month_before_issue(client, elder, station):
+def test_next_months_voucher_is_issued_at_its_first_redemption_before_the_job(client, elder, station):
+    """No gap at midnight (issue 12 item 5): the month-start job has not run, the first service
+    of April still draws on April's voucher, issued (and journaled) once, on demand."""
     set_clock(client, "2026-04-01T08:00:00+08:00")
     before = ledger_verify(client)
     response = redeem(client, station, elder["id"], served_at="2026-04-01T07:00:00+08:00")
-    assert_problem(response, 409, "NO_ACTIVE_VOUCHER")
-    assert ledger_verify(client)["entries"] == before["entries"]
-    assert voucher_of(client, elder["id"])["balance_fen"] == 80000
+    assert response.status_code == 201, response.text
+    assert response.json()["month"] == "2026-04" and response.json()["voucher_balance_fen"] == 65000
+    after = ledger_verify(client)
+    assert after["ok"] is True and after["entries"] == before["entries"] + 2  # issue, redeem
+    assert voucher_of(client, elder["id"])["balance_fen"] == 80000  # March's, untouched
+    assert run_job(client, "issue", "2026-04").json()["issued"] == 0  # the job finds it issued
+    assert len(vouchers_of(client, elder["id"], "2026-04")) == 1
 
 
 def test_elder_not_eligible_when_pending(client, station):
@@ -662,9 +677,9 @@ def test_same_key_same_body_replays_a_success(client, elder, station):
 
 
 def test_same_instant_in_another_offset_is_the_same_body(client, elder, station):
-    first = redeem(client, station, elder["id"], key="k-offset", served_at="2026-03-16T09:00:00+08:00")
+    first = redeem(client, station, elder["id"], key="k-offset", served_at="2026-03-16T10:00:00+08:00")
     assert first.status_code == 201, first.text
-    again = redeem(client, station, elder["id"], key="k-offset", served_at="2026-03-16T01:00:00Z")
+    again = redeem(client, station, elder["id"], key="k-offset", served_at="2026-03-16T02:00:00Z")
     assert again.status_code == 201, again.text
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.json() == first.json()
@@ -940,9 +955,14 @@ def test_last_second_of_the_month_redeems_march(client, elder, station):
 def test_first_second_of_the_next_month_refuses_the_march_voucher(client, elder, station):
     set_clock(client, "2026-04-01T00:00:00+08:00")
     before = ledger_verify(client)
-    for served_at in ("2026-03-31T23:59:00+08:00", "2026-04-01T00:00:00+08:00"):
-        assert_problem(redeem(client, station, elder["id"], served_at=served_at), 409, "NO_ACTIVE_VOUCHER")
+    # A March service is outside the voucher valid now (April's); refused, nothing issued.
+    march = redeem(client, station, elder["id"], served_at="2026-03-31T23:59:00+08:00")
+    assert_problem(march, 422, "SERVED_AT_OUT_OF_RANGE")
+    assert ledger_verify(client)["entries"] == before["entries"]
+    assert vouchers_of(client, elder["id"], "2026-04") == []
     voucher = voucher_of(client, elder["id"])
     assert voucher["status"] == "expired"
     assert voucher["balance_fen"] == 80000  # not released until the expiry job runs
-    assert ledger_verify(client)["entries"] == before["entries"]
+    april = redeem(client, station, elder["id"], served_at="2026-04-01T00:00:00+08:00")
+    assert april.status_code == 201, april.text
+    assert april.json()["month"] == "2026-04"

@@ -66,8 +66,6 @@ TOTAL_FIELDS = {
 LINE_FIELDS = {"provider_id", "redemptions", "deduction_fen", "rejected_fen", "payable_fen", "paid"}
 
 
-
-
 @dataclass
 class January:
     civil: Staff
@@ -85,7 +83,7 @@ class January:
 
 
 def jan_redeem(client, provider, elder, **body) -> dict:
-    response = redeem(client, provider, elder["id"], served_at="2026-01-10T09:00:00+08:00", **body)
+    response = redeem(client, provider, elder["id"], served_at="2026-01-10T10:00:00+08:00", **body)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -254,7 +252,10 @@ def test_build_holds_the_months_posted_redemptions_of_the_districts_elders(clien
     assert batch["deadlines"] == {"civil_review": "2026-02-13", "finance_review": None, "payment": None}
     assert batch["overdue"] is False
     assert batch["working_days_left"] == 8  # 2-4, 5, 6, 9, 10, 11, 12, 13
-    assert set(batch["totals"]) == TOTAL_FIELDS | {"clawback_fen", "payment_due_fen"}  # the contract's, and clawbacks
+    assert set(batch["totals"]) == TOTAL_FIELDS | {
+        "clawback_fen",
+        "payment_due_fen",
+    }  # the contract's, and clawbacks
     assert batch["totals"] == {
         "redemptions": 4,  # r1, r2, r3, r6: not r4 (reversed), r5 (110108's elder), February's
         "elders": 2,
@@ -829,7 +830,7 @@ def test_august_finance_review_due_on_the_makeup_sunday(client):
     finance = staff(client, "district_finance", DISTRICT)
     station = make_provider(client, district_code=DISTRICT)
     elder = approved_elder(client, district_code=DISTRICT, assessed_on="2026-08-01")
-    assert redeem(client, station, elder["id"], served_at="2026-08-10T09:00:00+08:00").status_code == 201
+    assert redeem(client, station, elder["id"], served_at="2026-08-10T10:00:00+08:00").status_code == 201
     set_clock(client, "2026-09-14T16:00:00+08:00")
     batch = built(client, civil, month="2026-08")
     assert batch["deadlines"]["civil_review"] == "2026-09-14"

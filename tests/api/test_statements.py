@@ -42,7 +42,7 @@ CSV_HEADER = [
     "缺少凭证",
 ]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SERVED_AT = "2026-01-10T09:00:00+08:00"
+SERVED_AT = "2026-01-10T10:00:00+08:00"  # the instant the elders are approved
 STATION_NAME = "朝阳/阳光:养老驿站[东区]"  # characters a sheet title may not hold
 INSTITUTION_NAME = "北京市朝阳区康乐长期照护服务有限责任公司第一分公司附属照护中心"  # > 31 characters
 COMPANY_NAME = "海淀居家养老服务有限公司"
@@ -229,7 +229,7 @@ def test_batch_csv_rows_headers_and_totals_reconcile(client):
     )
     assert cross["核减"] == "否" and cross["核减原因"] == ""
     assert cross["服务项目"] == "11 上门洗浴"
-    assert cross["服务时间"] == "2026-01-10 09:00:00"  # Beijing time
+    assert cross["服务时间"] == "2026-01-10 10:00:00"  # Beijing time
     assert cross["老年人"] == "李**"  # masked, never the full name
     assert all(r["缺少凭证"] == "是" for r in body)  # nothing was uploaded
     # Grouped by provider: each provider's rows are contiguous.

@@ -57,8 +57,10 @@ def test_approve_issues_the_current_months_voucher(client):
     assert voucher["face_value_fen"] == 80000
     assert voucher["balance_fen"] == 80000
     assert voucher["status"] == "active"
-    assert voucher["valid_from"] == "2026-03-01T00:00:00+08:00"
+    # Valid from the approval instant: no subsidy for a service before approval (issue 12 item 4).
+    assert voucher["valid_from"] == "2026-03-16T10:00:00+08:00"
     assert voucher["valid_until"] == "2026-04-01T00:00:00+08:00"
+    assert body["first_voucher_month"] == "2026-03"
     # The same voucher through the elder's list.
     assert vouchers_of(client, elder["id"]) == [voucher]
 
@@ -79,10 +81,19 @@ def test_approve_at_the_first_instant_of_a_month_issues_that_month(client):
 
 
 def test_approve_in_the_last_program_month_issues_december(client):
-    set_clock(client, "2026-12-31T23:59:59+08:00")
+    set_clock(client, "2026-12-29T00:00:00+08:00")  # three whole days left
     elder = approved_elder(client)
     assert elder["voucher"]["month"] == "2026-12"
     assert elder["voucher"]["valid_until"] == "2027-01-01T00:00:00+08:00"
+
+
+def test_approve_at_the_last_second_of_the_program_gives_no_voucher_too_short_to_use(client):
+    """Issue 12 item 6: a first voucher of one second is none; the next month would be the first,
+    but January 2027 is outside the program."""
+    set_clock(client, "2026-12-31T23:59:59+08:00")
+    elder = approved_elder(client)
+    assert elder["voucher"] is None and elder["first_voucher_month"] == "2027-01"
+    assert vouchers_of(client, elder["id"]) == []
 
 
 def test_approve_outside_the_program_period_gives_no_voucher(client):

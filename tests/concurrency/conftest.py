@@ -39,7 +39,7 @@ from tests.live_server import (  # noqa: F401  (re-exported for the concurrency 
 API = "/api/v1"
 BARRIER_SECONDS = 30.0
 FACE_VALUE_FEN = 80_000
-MARCH_SERVED_AT = "2026-03-16T09:00:00+08:00"
+MARCH_SERVED_AT = "2026-03-16T10:00:00+08:00"  # the instant the elders are approved
 
 
 @pytest.fixture

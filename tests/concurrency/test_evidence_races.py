@@ -1,4 +1,4 @@
-"""Evidence uploads racing on one redemption, against a real server: the three required files
+"""Evidence uploads racing on one redemption, against a real server: the four required files
 arriving together must leave the redemption marked complete (none may miss the others)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tests.concurrency.conftest import (
 )
 
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-HOME_REQUIRED = ("service_record", "receipt", "redemption_proof")
+HOME_REQUIRED = ("id_photo", "service_record", "receipt", "redemption_proof")
 
 
 def post_file(redemption_id: str, kind: str):
@@ -48,12 +48,12 @@ def test_required_files_uploaded_together_mark_the_redemption_complete(start_ser
             assert response.status_code == 201, response.text
             redemptions.append(response.json()["id"])
 
-    # Every redemption gets its three kinds at once: 12 uploads released together.
+    # Every redemption gets its four kinds at once: 16 uploads released together.
     results = fire_together(
         server,
         [(provider["api_key"], post_file(rid, kind)) for rid in redemptions for kind in HOME_REQUIRED],
     )
     assert_no_server_errors(results, server)
     assert all(r.status == 201 for r in results), summary(results)
-    assert scalar("SELECT count(*) FROM redemption_evidence") == 12
+    assert scalar("SELECT count(*) FROM redemption_evidence") == 16
     assert scalar("SELECT count(*) FROM redemptions WHERE evidence_complete") == 4

@@ -23,8 +23,8 @@ def text_of(html: str) -> str:
 def test_overview_shows_the_districts_month(client):
     station = make_provider(client, kind="station", name="劲松驿站")
     nursing_home = make_provider(client, kind="institution", name="颐康养老院")
-    a = approved_elder(client, district_code="110105")
-    b = approved_elder(client, district_code="110105")
+    a = approved_elder(client, district_code="110105", approved_at="2026-03-01T00:00:00+08:00")
+    b = approved_elder(client, district_code="110105", approved_at="2026-03-01T00:00:00+08:00")
     face_value = voucher_of(client, a["id"])["face_value_fen"] + voucher_of(client, b["id"])["face_value_fen"]
     home = [
         posted(

@@ -13,18 +13,22 @@ import re
 from app.config import get_settings
 from tests.conftest import admin_headers
 from tests.dashboard.pages import DASHBOARD, flash_of, post_form, signed_in_staff
-from tests.factories import API, elder_body, make_provider, redeem, run_job, set_clock
+from tests.factories import API, clock_now, elder_body, make_provider, redeem, run_job, set_clock
 
 CHAOYANG, HAIDIAN = "110105", "110108"
 
 
 def named_elder(client, name: str, district_code: str = CHAOYANG) -> dict:
-    """An approved severe-disability elder with this name (subsidy rate 50 %)."""
+    """An approved severe-disability elder with this name (subsidy rate 50 %), approved when
+    March began so that any March service time of these tests is after the approval."""
+    restore = clock_now(client)
+    set_clock(client, "2026-03-01T00:00:00+08:00")
     body = {**elder_body(district_code=district_code), "name": name}
     created = client.post(f"{API}/elders", json=body, headers=admin_headers())
     assert created.status_code == 201, created.text
     approved = client.post(f"{API}/elders/{created.json()['id']}/approve", headers=admin_headers())
     assert approved.status_code == 200, approved.text
+    set_clock(client, restore)
     return approved.json()
 
 
@@ -59,7 +63,7 @@ def test_anomalies_show_their_evidence_and_are_resolved_through_the_form(client)
     company = make_provider(client, kind="home_care_company", name="朝阳区安心护理公司")
     elder = named_elder(client, "王建国")
     # Above the catalogue's 400-yuan reference maximum for item 11: a warning in-line.
-    pricey = posted(redeem(client, station, elder["id"], item=11, amount_fen=40001))
+    pricey = posted(redeem(client, station, elder["id"], item=11, amount_fen=40001, served_at="2026-03-16T09:00:00+08:00"))  # fmt: skip
     # Another provider ten minutes later: the nightly scan finds the overlap.
     later = posted(redeem(client, company, elder["id"], item=11, amount_fen=30000, served_at="2026-03-16T09:10:00+08:00"))  # fmt: skip
     assert run_job(client, "anomaly-scan", "2026-03").status_code == 200

@@ -17,6 +17,7 @@ from app.rules.anomalies import (
     REDEEMED_AFTER_SUSPENSION,
     RULE_CODES,
     RULES,
+    SERVICE_AFTER_DEATH,
     TOO_MANY_SERVICES_PER_DAY,
     Thresholds,
     above_reference,
@@ -68,12 +69,13 @@ def test_settings_out_of_bounds_are_refused(field, value):
 
 
 def test_every_rule_has_a_chinese_title():
-    assert set(RULES) == set(RULE_CODES) and len(RULE_CODES) == 7
+    assert set(RULES) == set(RULE_CODES) and len(RULE_CODES) == 8
     assert all(rule.title and not rule.title.isascii() for rule in RULES.values())
     assert {code for code, rule in RULES.items() if rule.inline} == {
         PRICE_ABOVE_REFERENCE,
         NIGHT_HOME_SERVICE,
         REDEEMED_AFTER_SUSPENSION,
+        SERVICE_AFTER_DEATH,
     }
 
 

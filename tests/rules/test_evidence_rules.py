@@ -12,9 +12,11 @@ from app.rules.evidence import REQUIRED_EVIDENCE, evidence_complete
     [
         ("home_community", set(), False),
         ("home_community", {"service_record", "receipt"}, False),
-        ("home_community", {"service_record", "receipt", "redemption_proof"}, True),
+        ("home_community", {"id_photo", "service_record", "receipt", "redemption_proof"}, True),
+        # 四(三): the photo of the ID card or 养老助残卡 taken before a home service is required too.
+        ("home_community", {"service_record", "receipt", "redemption_proof"}, False),
         # An institution's residence agreement does not stand in for a home service's receipt.
-        ("home_community", {"service_record", "residence_agreement", "redemption_proof"}, False),
+        ("home_community", {"id_photo", "service_record", "residence_agreement", "redemption_proof"}, False),
         ("institution", {"service_record", "receipt", "redemption_proof"}, False),
         ("institution", {"residence_agreement", "service_record", "redemption_proof"}, True),
         ("institution", {"residence_agreement", "service_record", "redemption_proof", "receipt"}, True),

@@ -1,0 +1,12 @@
+"""Errors of the providers module (the older ones still live in app/errors.py)."""
+
+from __future__ import annotations
+
+from app.errors import AppError
+
+
+class AssessmentAgencyConflict(AppError):
+    """一(四): an organisation registered as an assessment agency anywhere may not be a care
+    provider anywhere, and the other way round."""
+
+    code, status, title = "ASSESSMENT_AGENCY_CONFLICT", 409, "评估经办机构不得同时作为养老服务机构登记"
