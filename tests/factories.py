@@ -96,8 +96,11 @@ def elder_body(
     benefits: list[str] | None = None,
     birth: str = "19480305",
     number: str | None = None,
+    disability_allowance_tier: int | None = None,
 ) -> dict:
+    extra = {} if disability_allowance_tier is None else {"disability_allowance_tier": disability_allowance_tier}
     return {
+        **extra,
         "name": "李秀英",
         "id_number": number or id_number(region=district_code, birth=birth),
         "district_code": district_code,

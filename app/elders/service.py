@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -137,9 +137,11 @@ def expiring_assessments(
         Elder.status.in_(("approved", "pending")),
         Elder.assessed_on >= earliest_assessment_valid_on(today, months),
         Elder.assessed_on < earliest_assessment_valid_on(today + timedelta(days=within_days + 1), months),
-        ~and_(
-            Elder.disability_allowance_tier.in_(sorted(EXEMPTING_ALLOWANCE_TIERS)),
-            Elder.assessed_on < NEW_ASSESSMENTS_FROM,
+        # Not standing on the 400/600 tier (written out: the tier is NULL for most elders).
+        or_(
+            Elder.disability_allowance_tier.is_(None),
+            Elder.disability_allowance_tier.not_in(sorted(EXEMPTING_ALLOWANCE_TIERS)),
+            Elder.assessed_on >= NEW_ASSESSMENTS_FROM,
         ),
     )
     district_code = district_filter(caller, district_code)

@@ -135,7 +135,8 @@ def issue_on_demand(session: Session, elder, now: datetime, *, actor: str) -> bo
     """Issue the current month's voucher at the point of service when the month-start job has
     not run yet (00:00 on the 1st, a scheduler that is down): an entitled elder's voucher is
     usable from the month's first instant whatever the job does. ``elder`` is an Elder row or a
-    row of ENTITLEMENT_COLUMNS. True when a voucher was inserted here.
+    row of ENTITLEMENT_COLUMNS. True when the month's voucher is due, whether inserted here or
+    by a concurrent job or request (whose insert this one waited for): read it again then.
 
     Exactly once against the job and other requests: both insert with ON CONFLICT DO NOTHING on
     the unique (elder, month, kind), and whichever inserts the row journals it (the job journals
@@ -164,7 +165,7 @@ def issue_on_demand(session: Session, elder, now: datetime, *, actor: str) -> bo
         .returning(Voucher.id)
     ).first()
     if inserted is None:
-        return False
+        return True  # issued meanwhile by the job or another request (it journaled it)
     ledger.post_entry(
         session,
         kind="issue",

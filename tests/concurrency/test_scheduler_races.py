@@ -213,6 +213,42 @@ def test_concurrent_issue_requests_for_one_month_issue_each_voucher_once(
     assert_ledger_ok(admin)
 
 
+def test_point_of_service_racing_the_issue_job_at_midnight_issues_each_voucher_once(
+    live_server, admin, march_with_vouchers
+):
+    """Issue 12 item 5: at 00:00 on April 1st every elder's first service races the month-start
+    job (twice). Each April voucher exists once and is journaled once, whoever inserted it, and
+    every service is paid from it."""
+    provider = create_provider(admin)
+    served = "2026-04-01T00:00:01+08:00"
+
+    def service(elder_id: str, key: str):
+        body = redemption_body(elder_id, amount_fen=2_000, served_at=served)
+        return lambda client: client.post(f"{API}/redemptions", json=body, headers={"Idempotency-Key": key})
+
+    issue = (None, lambda client: client.post(f"{API}/jobs/issue", json={"month": "2026-04"}))
+    services = [
+        (provider["api_key"], service(e["id"], f"midnight-{n}")) for n, e in enumerate(march_with_vouchers)
+    ]
+    results = fire_together(live_server, [issue, *services, issue])
+
+    assert_no_server_errors(results, live_server)
+    assert all(r.status in (200, 201) for r in results), summary(results)
+    for elder in march_with_vouchers:
+        [april] = vouchers_of(admin, elder["id"], "2026-04")
+        assert (april["balance_fen"], april["valid_from"]) == (
+            FACE_VALUE_FEN - 1_000,
+            "2026-04-01T00:00:00+08:00",
+        )
+    issued_lines = scalar(
+        "SELECT count(*) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id "
+        "JOIN vouchers v ON v.id = l.voucher_id WHERE e.kind = 'issue' AND v.month = :april",
+        april="2026-04-01",
+    )
+    assert issued_lines == ELDERS
+    assert_ledger_ok(admin)
+
+
 @pytest.mark.parametrize("callers", [2, 6])
 def test_concurrent_expire_requests_release_each_balance_once(
     live_server, admin, march_with_vouchers, callers

@@ -34,6 +34,7 @@ from app.rules.anomalies import (
     overlapping,
     price_jumped,
     scan_months,
+    served_after_death,
     too_many_services,
     voucher_drained,
 )
@@ -209,6 +210,28 @@ def test_after_suspension():
     assert after_suspension(suspended + timedelta(minutes=1), suspended)
     assert not after_suspension(suspended - timedelta(minutes=1), suspended)
     assert not after_suspension(suspended, None)
+
+
+# --- SERVICE_AFTER_DEATH -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("served", "died_on", "flagged"),
+    [
+        pytest.param("2026-03-15T23:59", date(2026, 3, 16), False, id="the-evening-before"),
+        pytest.param("2026-03-16T00:00", date(2026, 3, 16), True, id="the-day-itself"),
+        pytest.param("2026-03-20T09:00", date(2026, 3, 16), True, id="days-after"),
+        pytest.param("2026-03-20T09:00", None, False, id="no-death-recorded"),
+    ],
+)
+def test_served_after_death_by_beijing_day(served, died_on, flagged):
+    assert served_after_death(bj(served), died_on) is flagged
+    # 00:30 Beijing on the 16th is still the 15th in UTC: the Beijing day decides.
+    assert served_after_death(bj("2026-03-16T00:30").astimezone(UTC), date(2026, 3, 16))
+
+
+def test_a_service_after_death_is_found_in_line():
+    [after] = findings(served_at=bj("2026-03-17T09:00"), died_on=date(2026, 3, 16))
+    assert after.rule == SERVICE_AFTER_DEATH
+    assert after.evidence == {"died_on": "2026-03-16", "served_on": "2026-03-17"}
 
 
 # --- in-line -------------------------------------------------------------------------------------

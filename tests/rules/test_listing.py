@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.rules.listing import ALLOWED_CHANGES, ListingStatus, may_change
+from app.rules.listing import ALLOWED_CHANGES, ListingStatus, conflicts_with_agency_rule, may_change
 
 L, W, S, D = (
     ListingStatus.LISTED,
@@ -70,3 +70,19 @@ def test_every_status_but_disqualified_can_be_disqualified(status: ListingStatus
 def test_plain_string_values_work(current: str, target: str) -> None:
     # StrEnum: values read back from the database as text compare equal to the members.
     assert may_change(ListingStatus(current), ListingStatus(target)) is True
+
+
+@pytest.mark.parametrize(
+    ("kind", "others", "conflict"),
+    [
+        pytest.param("station", set(), False, id="first-registration"),
+        pytest.param("station", {"station", "institution"}, False, id="care-beside-care"),
+        pytest.param("assessment_agency", {"assessment_agency"}, False, id="agency-in-two-districts"),
+        pytest.param("station", {"assessment_agency"}, True, id="care-beside-an-agency"),
+        pytest.param("assessment_agency", {"home_care_company"}, True, id="agency-beside-care"),
+        pytest.param("partner", {"station", "assessment_agency"}, True, id="already-conflicted"),
+    ],
+)
+def test_one_organisation_is_an_agency_or_a_care_provider(kind, others, conflict) -> None:
+    """一(四): 评估经办机构不得参与提供由本项目补贴的养老服务, city-wide."""
+    assert conflicts_with_agency_rule(kind, others) is conflict

@@ -180,7 +180,11 @@ def test_item_refusal_by_kind_and_category(kind: str, category: Category) -> Non
 
 @pytest.mark.parametrize(
     ("category", "kind"),
-    [(Category.ASSESSMENT, "assessment"), (Category.HOME_COMMUNITY, "monthly"), (Category.INSTITUTION, "monthly")],
+    [
+        (Category.ASSESSMENT, "assessment"),
+        (Category.HOME_COMMUNITY, "monthly"),
+        (Category.INSTITUTION, "monthly"),
+    ],
 )
 def test_item_1_is_paid_by_the_assessment_voucher_everything_else_by_the_monthly(category, kind) -> None:
     assert voucher_kind_for(category) == kind
@@ -195,6 +199,24 @@ def test_assessment_agency_may_not_provide_care() -> None:
         assert refusal("assessment_agency", item, Category.INSTITUTION) == "ITEM_NOT_ALLOWED"
     for item in (5, 7, 11, 45, 51):
         assert refusal("assessment_agency", item, Category.HOME_COMMUNITY) == "ITEM_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "assessment_agency"])
+def test_a_care_registration_of_an_agency_organisation_provides_no_care(kind: str) -> None:
+    """一(四) city-wide: whatever kind a registration claims, an organisation registered as an
+    assessment agency anywhere (registered before the rule was enforced) redeems no care item."""
+    for category in (Category.HOME_COMMUNITY, Category.INSTITUTION):
+        allowed = category in ALLOWED[kind]
+        got = item_refusal(
+            provider_kind=kind,
+            provider_id=STATION,
+            item=ITEM_OF[category],
+            category=category,
+            enrolments=[],
+            service_day=date(2026, 3, 16),
+            organisation_is_agency=True,
+        )
+        assert got == "ITEM_NOT_ALLOWED", (kind, category, allowed)
 
 
 # --- item_refusal: government-funded station services and family care beds ----------------------
