@@ -33,7 +33,7 @@ SECURITY_HEADERS = {
 
 def _page_routers():
     """Every page module's router: a new page module registers here."""
-    from app.dashboard import anomalies, audits, providers, settlements
+    from app.dashboard import anomalies, audits, elders, providers, reports, settlements
 
     return [
         auth.router,
@@ -42,6 +42,8 @@ def _page_routers():
         anomalies.router,
         audits.router,
         providers.router,
+        elders.router,
+        reports.router,
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.rules.eligibility import ELDER_STATUS_TITLES, LEVEL_TITLES  # noqa: F401  (read by templates)
 from app.rules.provider_list import KIND_TITLES
 from app.settlements.statements import STATUS_TITLES
 
@@ -23,6 +24,7 @@ PROVIDER_STATUS_TITLES = {
     "disqualified": "取消资格",
 }
 REDEMPTION_STATUS_TITLES = {"posted": "已核销", "reversed": "已冲正"}
+REPORT_KIND_TITLES = {"quarterly": "季度进展报告", "annual": "年度工作总结"}
 # Who acted, when a record names no staff member (staff are named from their record): the
 # settlement history names the bootstrap token and the overdue job; the supervision pages call
 # the bootstrap token 系统管理员 and every system job 系统自动.

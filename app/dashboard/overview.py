@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from app.config import get_settings
 from app.dashboard.charts import daily_bar_chart
 from app.dashboard.web import ScopedDistrict, User, district_name, parse_month, render
 from app.deps import SessionDep
+from app.elders import service as elders
 from app.reports.overview import month_overview
 
 router = APIRouter()
@@ -24,6 +26,10 @@ def overview(
 ):
     shown = parse_month(month)
     data = month_overview(session, district, shown)
+    within = get_settings().eligibility.assessment_expiry_notice_days
+    _rows, expiring = elders.expiring_assessments(
+        session, user.principal, district_code=district, within_days=within, limit=1, offset=0
+    )
     return render(
         request,
         "overview.html",
@@ -33,6 +39,7 @@ def overview(
             "month": shown,
             "data": data,
             "chart": daily_bar_chart(data.daily),
+            "expiring": {"within_days": within, "total": expiring},
         },
         session=session,
     )

@@ -45,12 +45,14 @@ from app.dashboard.web import (
 from app.deps import SessionDep
 from app.elders.models import Elder
 from app.errors import InvalidRejection, NotFound, ValidationFailed
+from app.evidence import service as evidence
 from app.ids import parse_id
 from app.providers.models import Provider
 from app.redemptions.models import Redemption
 from app.reference.models import CatalogueItem
 from app.reports.overview import BatchProgress, batch_progress
 from app.routing import TransactionRetryRoute
+from app.rules.evidence import EVIDENCE_TITLES
 from app.rules.identity import mask_name
 from app.rules.months import Month
 from app.rules.settlement import TRANSITIONS
@@ -366,6 +368,8 @@ class ItemRow:
     missing_evidence: bool
     rejected: bool
     rejection_reason: str | None
+    # The required kinds it lacks, in Chinese (the ID-card photo of 四(三) among them).
+    missing_titles: tuple[str, ...] = ()
 
     @property
     def payable_fen(self) -> int:
@@ -386,6 +390,7 @@ def _item_rows(session: Session, batch: SettlementBatch, provider_id: uuid.UUID,
             SettlementItem.missing_evidence,
             SettlementItem.rejected,
             SettlementItem.rejection_reason,
+            Redemption.category,
         )
         .select_from(SettlementItem)
         .join(Redemption, Redemption.id == SettlementItem.redemption_id)
@@ -396,6 +401,7 @@ def _item_rows(session: Session, batch: SettlementBatch, provider_id: uuid.UUID,
         .offset(pager.offset)
         .limit(pager.size)
     ).all()
+    present = evidence.present_kinds(session, [row[0] for row in rows if row[8]])
     return [
         ItemRow(
             redemption_id=row[0],
@@ -409,6 +415,11 @@ def _item_rows(session: Session, batch: SettlementBatch, provider_id: uuid.UUID,
             missing_evidence=bool(row[8]),
             rejected=bool(row[9]),
             rejection_reason=row[10],
+            missing_titles=tuple(
+                EVIDENCE_TITLES[kind] for kind in evidence.missing_kinds(row[11], present[row[0]])
+            )
+            if row[8]
+            else (),
         )
         for row in rows
     ]

@@ -206,6 +206,24 @@ def get_visible_evidence(session: Session, caller: Principal, evidence_id: str) 
     return evidence
 
 
+def present_kinds(session: Session, redemption_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+    """The evidence kinds each redemption has, in one query (the redemptions of one page)."""
+    present: dict[uuid.UUID, set[str]] = defaultdict(set)
+    if redemption_ids:
+        for redemption_id, kind in session.execute(
+            select(RedemptionEvidence.redemption_id, RedemptionEvidence.kind)
+            .where(RedemptionEvidence.redemption_id.in_(redemption_ids))
+            .distinct()
+        ):
+            present[redemption_id].add(kind)
+    return present
+
+
+def missing_kinds(category: str, present: set[str]) -> list[str]:
+    """The kinds 二(四) and 四(三) require of ``category`` that are not ``present``, in order."""
+    return [kind for kind in REQUIRED_EVIDENCE.get(category, ()) if kind not in present]
+
+
 def missing_in_batch(
     session: Session, batch: SettlementBatch, *, limit: int, offset: int
 ) -> tuple[list[dict], int]:
@@ -234,17 +252,9 @@ def missing_in_batch(
         .limit(limit)
         .offset(offset)
     ).all()
-    present: dict[uuid.UUID, set[str]] = defaultdict(set)
-    if rows:
-        for redemption_id, kind in session.execute(
-            select(RedemptionEvidence.redemption_id, RedemptionEvidence.kind)
-            .where(RedemptionEvidence.redemption_id.in_([row.id for row in rows]))
-            .distinct()
-        ):
-            present[redemption_id].add(kind)
+    present = present_kinds(session, [row.id for row in rows])
     items = []
     for row in rows:
-        required = REQUIRED_EVIDENCE.get(row.category, ())
         have = present[row.id]
         items.append(
             {
@@ -258,7 +268,7 @@ def missing_in_batch(
                 "deduction_fen": row.deduction_fen,
                 "rejected": row.rejected,
                 "present_kinds": sorted(have),
-                "missing_kinds": [kind for kind in required if kind not in have],
+                "missing_kinds": missing_kinds(row.category, have),
             }
         )
     return items, int(total or 0)

@@ -20,6 +20,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from app.rules.eligibility import ELDER_STATUS_TITLES
 from app.rules.money import yuan_text
 from app.rules.provider_list import KIND_TITLES
 
@@ -287,7 +288,6 @@ def write_quarterly_xlsx(report: QuarterlyReport, out: IO[bytes]) -> None:
 
 ANNUAL_SHEET = "工作总结"
 ANOMALY_STATUS_TITLES = {"open": "待处理", "confirmed": "已确认", "dismissed": "已排除"}
-ELDER_STATUS_TITLES = {"pending": "待审核", "approved": "已审核通过", "suspended": "已停发"}
 
 
 def write_annual_xlsx(report: AnnualReport, out: IO[bytes]) -> None:

@@ -24,6 +24,15 @@ class DisabilityLevel(StrEnum):
 
 
 ELIGIBLE_LEVELS = frozenset({DisabilityLevel.MODERATE, DisabilityLevel.SEVERE, DisabilityLevel.COMPLETE})
+LEVEL_TITLES = {
+    DisabilityLevel.INTACT: "能力完好",
+    DisabilityLevel.MILD: "轻度失能",
+    DisabilityLevel.MODERATE: "中度失能",
+    DisabilityLevel.SEVERE: "重度失能",
+    DisabilityLevel.COMPLETE: "完全失能",
+}
+# The elder's registry status (app/elders/models.ELDER_STATUSES) as district staff read it.
+ELDER_STATUS_TITLES = {"pending": "待审核", "approved": "已审核通过", "suspended": "已停发"}
 
 
 class Residency(StrEnum):
