@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -56,65 +56,6 @@ R = Redemption
 
 def thresholds() -> Thresholds:
     return Thresholds.of(get_settings().anomalies.model_dump())
-
-
-# --- in-line, inside the redemption's transaction --------------------------------------------------
-def record_inline(
-    session: Session,
-    redemption: Redemption,
-    *,
-    ref_price_max_fen: int | None,
-    elder_status: str,
-    died_on: date | None = None,
-) -> list[str]:
-    """Check the cheap rules for a redemption just inserted and record what they find, in the
-    same transaction (a refused redemption records nothing). Returns the rules found."""
-    suspension = None
-    if elder_status == "suspended":  # rare: only then one more (indexed) read
-        suspension = session.execute(
-            select(ElderStatusChange.id, ElderStatusChange.changed_at, ElderStatusChange.reason)
-            .where(ElderStatusChange.elder_id == redemption.elder_id)
-            .order_by(ElderStatusChange.changed_at.desc(), ElderStatusChange.id.desc())
-            .limit(1)
-        ).first()
-    findings = rules.inline_findings(
-        amount_fen=redemption.amount_fen,
-        ref_price_max_fen=ref_price_max_fen,
-        category=redemption.category,
-        item=redemption.item,
-        served_at=redemption.served_at,
-        thresholds=thresholds(),
-        suspended_at=suspension.changed_at if suspension else None,
-        suspension_reason=suspension.reason if suspension else None,
-        status_change_id=suspension.id if suspension else None,
-        died_on=died_on,
-    )
-    if findings:
-        session.execute(
-            dialect_insert(session)(Anomaly)
-            .values(
-                [
-                    {
-                        "id": uuid.uuid4(),
-                        "district_code": redemption.district_code,
-                        "month": redemption.month,
-                        "rule": finding.rule,
-                        "status": "open",
-                        # Every rule checked in-line is about one redemption.
-                        "subject_key": redemption.id.hex,
-                        "redemption_id": redemption.id,
-                        "provider_id": redemption.provider_id,
-                        "elder_id": redemption.elder_id,
-                        "evidence": finding.evidence,
-                        "detected_at": redemption.created_at,
-                        "detected_by": "redemption",
-                    }
-                    for finding in findings
-                ]
-            )
-            .on_conflict_do_nothing()
-        )
-    return [finding.rule for finding in findings]
 
 
 # --- dialect pieces --------------------------------------------------------------------------------

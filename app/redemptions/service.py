@@ -1,29 +1,25 @@
-"""Point-of-service redemption: one short transaction per request.
+"""Point of service: redemption, reversal, POS lookup, listing.
 
-Order inside the transaction: claim the idempotency key, check every rule, take the voucher row
-(SELECT … FOR UPDATE on PostgreSQL; SQLite already holds its write lock from BEGIN IMMEDIATE),
-deduct with a guarded UPDATE, write the redemption and its journal entry, store the response on
-the key. A refusal writes nothing but the key's stored response.
+A redemption is facts -> one pure decision (app/rules/redemption.decide) -> one write, in one
+short transaction that starts by claiming the idempotency key. This module holds the steps both
+stores share; app/redemptions/store.py reads and writes on a SQLAlchemy session (SQLite, and
+in-process callers), app/redemptions/pg.py on asyncpg under the web server (PostgreSQL).
+A refusal writes nothing but the key's stored response.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from app import clock
-from app.anomalies import service as anomalies
 from app.auth.principal import Principal
 from app.auth.scope import district_filter
-from app.db import dialect_insert
 from app.elders import entitlement
-from app.elders.models import Elder, ElderEnrolment
 from app.elders.service import find_by_id_number
 from app.errors import (
     AlreadyReversed,
@@ -47,35 +43,39 @@ from app.errors import (
 )
 from app.ids import parse_id
 from app.ledger import service as ledger
-from app.providers.models import Provider
-from app.redemptions.models import IdempotencyKey, Redemption
+from app.redemptions import store
+from app.redemptions.models import Redemption
+from app.redemptions.plan import RedeemCall, WritePlan, accepted_plan, call_of, redemption_body, refusal_plan
 from app.redemptions.schemas import RedemptionCreate
-from app.reference.service import get_catalogue_item, policy_for_month
-from app.rules.entitlement import REFUSAL_TITLES, service_in_window
-from app.rules.evidence import evidence_complete
+from app.rules.entitlement import REFUSAL_TITLES
 from app.rules.identity import mask_name
-from app.rules.ledger import redeem_lines, reverse_lines
+from app.rules.ledger import reverse_lines
 from app.rules.months import Month
-from app.rules.policy import Category
-from app.rules.redemption import (
-    ASSESSMENT_RATE,
-    Enrolment,
-    amount_refusal,
-    compute_deduction,
-    item_refusal,
-    price_warnings,
-    voucher_kind_for,
-)
-from app.schemas import rate_text
+from app.rules.redemption import RedemptionFacts, Refusal, decide
 from app.settlements import service as settlements
 from app.vouchers import service as vouchers
 from app.vouchers.models import Voucher
 
-REFUSALS = {
-    "INVALID_AMOUNT": InvalidAmount,
-    "ITEM_NOT_ALLOWED": ItemNotAllowed,
-    "NOT_REDEEMABLE": NotRedeemable,
+# The AppError of each refusal code the rules return (its status and Chinese title).
+REFUSALS: dict[str, type[AppError]] = {
+    error.code: error
+    for error in (
+        ProviderNotListed,
+        ElderNotFound,
+        IdNotChecked,
+        InvalidAmount,
+        UnknownItem,
+        ItemNotAllowed,
+        NotRedeemable,
+        ElderNotEligible,
+        NoActiveVoucher,
+        ServedAtOutOfRange,
+        VoucherExhausted,
+    )
 }
+# A concurrent first redemption issued the month's voucher between the read and the write: read
+# again (it is then found, locked, like any voucher). Bounded, it cannot recur once issued.
+WRITE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -85,278 +85,50 @@ class Outcome:
     replayed: bool
 
 
-def request_hash(body: RedemptionCreate) -> str:
-    """SHA-256 of the canonical request: sorted keys, served_at in UTC, no whitespace."""
-    data = body.model_dump(mode="json")
-    data["served_at"] = body.served_at.astimezone(UTC).isoformat()
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def problem_of(refusal: Refusal) -> dict:
+    error = REFUSALS[refusal.code](refusal.detail, **dict(refusal.extra))
+    return error.problem()
+
+
+def plan_for(facts: RedemptionFacts, call: RedeemCall, now: datetime) -> WritePlan:
+    """Facts -> the decision -> what to write (no database)."""
+    decision = decide(facts, call.request, now)
+    if isinstance(decision, Refusal):
+        return refusal_plan(decision, problem_of(decision))
+    return accepted_plan(
+        decision, call, district_code=facts.elder.district_code, elder_id=uuid.UUID(facts.elder.id), now=now
+    )
+
+
+def replay_of(stored, call: RedeemCall) -> Outcome:
+    """The answer stored on a key already used: the same again, or IDEMPOTENCY_KEY_REUSED."""
+    request_hash, status, body = stored
+    if request_hash != call.request_hash:
+        raise IdempotencyKeyReused("该 Idempotency-Key 已用于内容不同的请求")
+    return Outcome(status, body, replayed=True)
 
 
 def redeem(session: Session, caller: Principal, *, key: str, body: RedemptionCreate) -> Outcome:
-    provider_id = caller.provider_id
-    fingerprint = request_hash(body)
+    """POST /redemptions on a SQLAlchemy session (SQLite, in-process callers): claim the key,
+    read the facts, decide, write, all in the caller's transaction."""
+    call = call_of(body, provider_id=caller.provider_id, actor=caller.actor, key=key)
     now = clock.now()
-    claimed = session.execute(
-        dialect_insert(session)(IdempotencyKey)
-        .values(
-            provider_id=provider_id,
-            key=key,
-            request_hash=fingerprint,
-            response_status=0,
-            response_body={},
-            month=Month.containing(now).first_day,
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(IdempotencyKey.key)
-    ).first()
-    if claimed is None:
-        # The key was used before, or by a concurrent request that committed first
-        # (PostgreSQL made this INSERT wait for it): answer as that request was answered.
-        replay = _replay(session, provider_id, key, fingerprint)
-        if replay is None:  # pragma: no cover - the conflicting row must be visible now
-            raise RuntimeError("idempotency key conflict without a stored response")
-        return replay
-    try:
-        # A refusal after the month's voucher was issued on demand undoes that issue too: a
-        # refused request changes nothing but its key.
-        with session.begin_nested():
-            status, response = 201, _post(session, caller, body, now)
-    except AppError as refusal:
-        status, response = refusal.status, refusal.problem()
-    session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.provider_id == provider_id, IdempotencyKey.key == key)
-        .values(response_status=status, response_body=response)
-    )
-    return Outcome(status, response, replayed=False)
-
-
-def _replay(session: Session, provider_id: uuid.UUID, key: str, fingerprint: str) -> Outcome | None:
-    stored = session.execute(
-        select(
-            IdempotencyKey.request_hash,
-            IdempotencyKey.response_status,
-            IdempotencyKey.response_body,
-        ).where(IdempotencyKey.provider_id == provider_id, IdempotencyKey.key == key)
-    ).first()
-    if stored is None:
-        return None
-    if stored.request_hash != fingerprint:
-        raise IdempotencyKeyReused("该 Idempotency-Key 已用于内容不同的请求")
-    return Outcome(stored.response_status, stored.response_body, replayed=True)
-
-
-def _enrolments(session: Session, elder_id: uuid.UUID) -> list[Enrolment]:
-    rows = session.execute(
-        select(
-            ElderEnrolment.kind,
-            ElderEnrolment.provider_id,
-            ElderEnrolment.starts_on,
-            ElderEnrolment.ends_on,
-        ).where(ElderEnrolment.elder_id == elder_id)
-    )
-    return [Enrolment(r.kind, str(r.provider_id), r.starts_on, r.ends_on) for r in rows]
-
-
-def _refuse_unentitled(elder, now: datetime) -> None:
-    refusal = entitlement.refusal_now(elder, now)
-    if refusal is not None:
-        raise ElderNotEligible(f"该老年人本月不享受补贴:{REFUSAL_TITLES[refusal]}", reason=refusal)
-
-
-def _current_voucher(session: Session, elder, now: datetime, actor: str) -> Voucher | None:
-    """The elder's monthly voucher valid now, locked; issued here first when the month-start job
-    has not reached the elder yet (vouchers.issue_on_demand)."""
-    voucher = vouchers.valid_voucher(session, elder.id, now, for_update=True)
-    if voucher is None and vouchers.issue_on_demand(session, elder, now, actor=actor):
-        voucher = vouchers.valid_voucher(session, elder.id, now, for_update=True)
-    return voucher
-
-
-def _post(session: Session, caller: Principal, body: RedemptionCreate, now: datetime) -> dict:
-    # Plain column selects, not ORM entities: this is the hottest path of the service.
-    same_organisation_agency = aliased(Provider)
-    agency_organisation = (
-        select(same_organisation_agency.id)
-        .where(
-            same_organisation_agency.credit_code == Provider.credit_code,
-            same_organisation_agency.kind == "assessment_agency",
-        )
-        .exists()
-    )
-    provider = session.execute(
-        select(
-            Provider.id, Provider.kind, Provider.status, agency_organisation.label("agency_organisation")
-        ).where(Provider.id == caller.provider_id)
-    ).first()
-    if provider is None or provider.status != "listed":
-        raise ProviderNotListed("服务机构当前不在名单内,不能核销")
-    elder_uuid = parse_id(body.elder_id)
-    elder = None
-    if elder_uuid is not None:
-        elder = session.execute(
-            select(*entitlement.ENTITLEMENT_COLUMNS).where(Elder.id == elder_uuid)
-        ).first()
-    if elder is None:
-        raise ElderNotFound()
-    if not body.id_checked:
-        raise IdNotChecked()
-    refusal = amount_refusal(body.amount_fen, body.ltci_paid_fen)
-    if refusal:
-        raise REFUSALS[refusal]("消费金额须为正整数(分),长护险支付金额须小于消费金额")
-    catalogue_item = get_catalogue_item(session, body.item)
-    if catalogue_item is None:
-        raise UnknownItem(f"补贴项目清单中没有第 {body.item} 项")
-    category = Category(catalogue_item.category)
-    refusal = item_refusal(
-        provider_kind=provider.kind,
-        provider_id=str(provider.id),
-        item=body.item,
-        category=category,
-        enrolments=_enrolments(session, elder.id),
-        service_day=body.served_at.astimezone(now.tzinfo).date(),
-        organisation_is_agency=provider.agency_organisation,
-    )
-    if refusal:
-        raise REFUSALS[refusal]()
-    if voucher_kind_for(category) == "assessment":
-        voucher, rate = _assessment_voucher(session, provider, elder.id, body.served_at, now), ASSESSMENT_RATE
-    else:
-        _refuse_unentitled(elder, now)
-        voucher = _current_voucher(session, elder, now, caller.actor)
-        if voucher is None:
-            raise NoActiveVoucher("该老年人当前没有有效的电子消费券(未发放、已过期或已作废)")
-        if not service_in_window(
-            body.served_at, valid_from=voucher.valid_from, valid_until=voucher.valid_until, now=now
-        ):
-            raise ServedAtOutOfRange(
-                "服务时间须在消费券有效期内(当月,且不早于审核通过时间)并且不晚于当前时间"
-            )
-        rate = policy_for_month(session, Month.of(voucher.month)).rate_for(category)
-    if voucher.balance_fen == 0:
-        raise VoucherExhausted()
-    deduction = compute_deduction(
-        amount_fen=body.amount_fen,
-        ltci_paid_fen=body.ltci_paid_fen,
-        rate=rate,
-        balance_fen=voucher.balance_fen,
-    )
-    if deduction.deduction_fen == 0:
-        raise InvalidAmount("可抵扣金额不足1分")
-    # Guarded UPDATE: even if the row lock were missing, the balance could not go below zero.
-    new_balance = session.execute(
-        update(Voucher)
-        .where(
-            Voucher.id == voucher.id,
-            Voucher.status == "active",
-            Voucher.balance_fen >= deduction.deduction_fen,
-        )
-        .values(balance_fen=Voucher.balance_fen - deduction.deduction_fen)
-        .returning(Voucher.balance_fen)
-    ).scalar_one_or_none()
-    if new_balance is None:
-        raise VoucherExhausted("余额已被并发核销占用")
-    warnings = price_warnings(body.amount_fen, catalogue_item.ref_price_max_fen)
-    redemption = Redemption(
-        id=uuid.uuid4(),
-        district_code=elder.district_code,
-        month=voucher.month,
-        voucher_id=voucher.id,
-        elder_id=elder.id,
-        provider_id=provider.id,
-        item=body.item,
-        category=category.value,
-        rate=rate,
-        amount_fen=body.amount_fen,
-        ltci_paid_fen=body.ltci_paid_fen,
-        eligible_fen=deduction.eligible_fen,
-        deduction_fen=deduction.deduction_fen,
-        self_pay_fen=deduction.self_pay_fen,
-        served_at=body.served_at,
-        receipt_no=body.receipt_no,
-        warnings=warnings,
-        status="posted",
-        # Nothing uploaded yet: complete only where the category requires nothing.
-        evidence_complete=evidence_complete(category.value, frozenset()),
-        created_at=now,
-    )
-    session.execute(
-        insert(Redemption).values(
-            {
-                c.key: getattr(redemption, c.key)
-                for c in Redemption.__table__.columns
-                if c.key != "reversed_at"
-            }
-        )
-    )
-    ledger.post_entry(
-        session,
-        kind="redeem",
-        district_code=elder.district_code,
-        month=voucher.month,
-        lines=redeem_lines(voucher.id, provider.id, deduction.deduction_fen),
-        created_by=caller.actor,
-        redemption_id=redemption.id,
-    )
-    # The cheap anomaly rules (四(二)), recorded in this transaction; the rest run nightly.
-    anomalies.record_inline(
-        session,
-        redemption,
-        ref_price_max_fen=catalogue_item.ref_price_max_fen,
-        elder_status=elder.status,
-        died_on=elder.died_on,
-    )
-    return redemption_out(redemption, voucher_balance_fen=new_balance)
-
-
-def _assessment_voucher(
-    session: Session, provider: Provider, elder_id: uuid.UUID, served_at: datetime, now: datetime
-) -> Voucher:
-    """The elder's assessment voucher, usable only by the agency that made the assessment it
-    pays for, for an assessment made on or after that assessment's day (it precedes the
-    voucher: the voucher is issued when the result is approved)."""
-    from app.assessments.models import Assessment
-
-    voucher = vouchers.valid_assessment_voucher(session, elder_id, now)
-    if voucher is None:
-        raise NoActiveVoucher("该老年人当前没有有效的能力评估电子消费券")
-    assessment = session.get(Assessment, voucher.assessment_id)
-    if assessment is None or assessment.agency_id != provider.id:
-        raise ItemNotAllowed("能力评估电子消费券只能由作出该评估的评估机构核销")
-    assessed_from = datetime.combine(assessment.assessed_on, datetime.min.time(), tzinfo=clock.BEIJING)
-    if not (assessed_from <= served_at <= now):
-        raise ServedAtOutOfRange("评估服务时间应在评估当日至今之间")
-    return voucher
+    if not store.claim_key(session, call, now):
+        # Used before, or by a concurrent request that committed first (PostgreSQL made the
+        # claim wait for it): answer as that request was answered.
+        return replay_of(store.stored_response(session, call), call)
+    for _attempt in range(WRITE_ATTEMPTS):
+        plan = plan_for(store.load_facts(session, call, now), call, now)
+        if store.apply(session, call, plan, now=now):
+            return Outcome(plan.status, plan.response, replayed=False)
+    raise RuntimeError("the voucher kept changing between read and write")  # pragma: no cover
 
 
 def redemption_out(redemption: Redemption, *, voucher_balance_fen: int | None = None) -> dict:
-    def instant(value: datetime | None) -> str | None:
-        return value.astimezone(clock.BEIJING).isoformat() if value else None
-
-    return {
-        "id": str(redemption.id),
-        "voucher_id": str(redemption.voucher_id),
-        "elder_id": str(redemption.elder_id),
-        "provider_id": str(redemption.provider_id),
-        "item": redemption.item,
-        "category": redemption.category,
-        "rate": rate_text(redemption.rate),
-        "amount_fen": redemption.amount_fen,
-        "ltci_paid_fen": redemption.ltci_paid_fen,
-        "eligible_fen": redemption.eligible_fen,
-        "deduction_fen": redemption.deduction_fen,
-        "self_pay_fen": redemption.self_pay_fen,
-        "voucher_balance_fen": voucher_balance_fen,
-        "status": redemption.status,
-        "warnings": list(redemption.warnings),
-        "served_at": instant(redemption.served_at),
-        "receipt_no": redemption.receipt_no,
-        "month": str(Month.of(redemption.month)),
-        "created_at": instant(redemption.created_at),
-        "reversed_at": instant(redemption.reversed_at),
-    }
+    return redemption_body(
+        {c.key: getattr(redemption, c.key) for c in Redemption.__table__.columns},
+        voucher_balance_fen=voucher_balance_fen,
+    )
 
 
 def redemptions_by_ids(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Redemption]:

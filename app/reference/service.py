@@ -95,7 +95,12 @@ def _terms(row: PolicyRule) -> PolicyTerms:
 
 def policy_for_month(session: Session, month: Month) -> PolicyTerms:
     """The terms in force in ``month``; NO_POLICY_FOR_MONTH outside the program period."""
-    snapshot = reference_data(session)
+    return terms_for(reference_data(session), month)
+
+
+def terms_for(snapshot: ReferenceSnapshot, month: Month) -> PolicyTerms:
+    """The terms in force in ``month`` from a snapshot already read; NO_POLICY_FOR_MONTH outside
+    the program period."""
     period = snapshot.program
     if not period.includes(month):
         raise NoPolicyForMonth(f"{month} 不在项目实施期 {period.first_month} 至 {period.last_month} 内")

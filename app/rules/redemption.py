@@ -7,10 +7,14 @@ stable code (the API's error code), never raised, so the rules read as a table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 
+from app.rules.anomalies import Finding, Thresholds, inline_findings
+from app.rules.entitlement import REFUSAL_TITLES as ENTITLEMENT_TITLES
+from app.rules.entitlement import EntitlementFacts, entitlement_refusal, service_in_window
 from app.rules.money import round_half_up
+from app.rules.months import BEIJING, Month
 from app.rules.policy import Category
 
 # The largest single redemption we accept at all: far above any catalogue price or monthly
@@ -124,3 +128,192 @@ def price_warnings(amount_fen: int, ref_price_max_fen: int | None) -> list[str]:
     if ref_price_max_fen is not None and amount_fen > ref_price_max_fen:
         return ["PRICE_ABOVE_REFERENCE"]
     return []
+
+
+# --- the decision: facts -> refusal or deduction ----------------------------------------------------
+# Everything POST /redemptions checks, in the order the API reports it (the first failing check is
+# the answer). The service loads the facts in one read and applies an Accepted in one write.
+@dataclass(frozen=True)
+class ProviderFacts:
+    id: str
+    kind: str
+    status: str
+    # The organisation (credit code) is registered as an assessment agency somewhere (一(四)).
+    agency_organisation: bool
+
+
+@dataclass(frozen=True)
+class ElderFacts:
+    id: str
+    district_code: str
+    entitlement: EntitlementFacts
+    died_on: date | None
+    # The latest status change when the elder is suspended: (id, when, reason), for the in-line
+    # REDEEMED_AFTER_SUSPENSION warning.
+    suspension: tuple[int, datetime, str] | None = None
+
+
+@dataclass(frozen=True)
+class VoucherFacts:
+    """The voucher that would pay: the elder's voucher of the right kind for the current month
+    (whatever its status), or, for a monthly voucher the month-start job has not issued yet, the
+    one it would issue (``id`` None: issued by this redemption's write)."""
+
+    id: str | None
+    month: date
+    status: str
+    balance_fen: int
+    face_value_fen: int
+    valid_from: datetime
+    valid_until: datetime
+    # Assessment vouchers only: the agency that made the assessment it pays for, and its day.
+    assessment_agency_id: str | None = None
+    assessed_on: date | None = None
+
+
+@dataclass(frozen=True)
+class RedemptionFacts:
+    provider: ProviderFacts | None  # None: unknown (or its key no longer valid)
+    elder: ElderFacts | None
+    category: Category | None  # of the item; None: not in the catalogue
+    ref_price_max_fen: int | None
+    enrolments: tuple[Enrolment, ...]
+    voucher: VoucherFacts | None
+    rate: Decimal | None  # the category's rate in force for the voucher's month
+    valid_months: int  # assessment validity
+    thresholds: Thresholds
+
+
+@dataclass(frozen=True)
+class RedemptionRequest:
+    item: int
+    amount_fen: int
+    ltci_paid_fen: int
+    served_at: datetime
+    id_checked: bool
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str  # the API's error code
+    detail: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Accepted:
+    voucher: VoucherFacts
+    category: Category
+    rate: Decimal
+    deduction: Deduction
+    new_balance_fen: int
+    warnings: tuple[str, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def issues_voucher(self) -> bool:
+        return self.voucher.id is None
+
+
+def decide(facts: RedemptionFacts, request: RedemptionRequest, now: datetime) -> Refusal | Accepted:
+    """Whether a point-of-service redemption is paid, and how much (一(五), 一(八), 二(三), 附件1)."""
+    if facts.provider is None or facts.provider.status != "listed":
+        return Refusal("PROVIDER_NOT_LISTED", "服务机构当前不在名单内,不能核销")
+    if facts.elder is None:
+        return Refusal("ELDER_NOT_FOUND")
+    if not request.id_checked:
+        return Refusal("ID_NOT_CHECKED")
+    if amount_refusal(request.amount_fen, request.ltci_paid_fen):
+        return Refusal("INVALID_AMOUNT", "消费金额须为正整数(分),长护险支付金额须小于消费金额")
+    if facts.category is None:
+        return Refusal("UNKNOWN_ITEM", f"补贴项目清单中没有第 {request.item} 项")
+    refusal = item_refusal(
+        provider_kind=facts.provider.kind,
+        provider_id=facts.provider.id,
+        item=request.item,
+        category=facts.category,
+        enrolments=list(facts.enrolments),
+        service_day=request.served_at.astimezone(BEIJING).date(),
+        organisation_is_agency=facts.provider.agency_organisation,
+    )
+    if refusal:
+        return Refusal(refusal)
+    if voucher_kind_for(facts.category) == "assessment":
+        refused = _assessment_voucher_refusal(facts, request, now)
+        rate = ASSESSMENT_RATE
+    else:
+        refused = _monthly_voucher_refusal(facts, request, now)
+        rate = facts.rate
+    if refused is not None:
+        return refused
+    voucher = facts.voucher
+    if voucher.balance_fen == 0:
+        return Refusal("VOUCHER_EXHAUSTED")
+    deduction = compute_deduction(
+        amount_fen=request.amount_fen, ltci_paid_fen=request.ltci_paid_fen, rate=rate, balance_fen=voucher.balance_fen
+    )
+    if deduction.deduction_fen == 0:
+        return Refusal("INVALID_AMOUNT", "可抵扣金额不足1分")
+    return Accepted(
+        voucher=voucher,
+        category=facts.category,
+        rate=rate,
+        deduction=deduction,
+        new_balance_fen=voucher.balance_fen - deduction.deduction_fen,
+        warnings=tuple(price_warnings(request.amount_fen, facts.ref_price_max_fen)),
+        findings=tuple(_inline_findings(facts, request)),
+    )
+
+
+def _usable(voucher: VoucherFacts | None, now: datetime) -> bool:
+    return voucher is not None and voucher.status == "active" and voucher.valid_from <= now < voucher.valid_until
+
+
+def _monthly_voucher_refusal(facts: RedemptionFacts, request: RedemptionRequest, now: datetime) -> Refusal | None:
+    entitlement = entitlement_refusal(
+        facts.elder.entitlement, Month.containing(now), valid_months=facts.valid_months
+    )
+    if entitlement is not None:
+        return Refusal(
+            "ELDER_NOT_ELIGIBLE",
+            f"该老年人本月不享受补贴:{ENTITLEMENT_TITLES[entitlement]}",
+            (("reason", entitlement),),
+        )
+    if not _usable(facts.voucher, now):
+        return Refusal("NO_ACTIVE_VOUCHER", "该老年人当前没有有效的电子消费券(未发放、已过期或已作废)")
+    voucher = facts.voucher
+    if not service_in_window(request.served_at, valid_from=voucher.valid_from, valid_until=voucher.valid_until, now=now):
+        return Refusal(
+            "SERVED_AT_OUT_OF_RANGE", "服务时间须在消费券有效期内(当月,且不早于审核通过时间)并且不晚于当前时间"
+        )
+    return None
+
+
+def _assessment_voucher_refusal(facts: RedemptionFacts, request: RedemptionRequest, now: datetime) -> Refusal | None:
+    """The assessment voucher: usable only by the agency that made the assessment it pays for, for
+    an assessment made on or after that assessment's day (it precedes the voucher)."""
+    voucher = facts.voucher
+    if not _usable(voucher, now):
+        return Refusal("NO_ACTIVE_VOUCHER", "该老年人当前没有有效的能力评估电子消费券")
+    if voucher.assessment_agency_id != facts.provider.id:
+        return Refusal("ITEM_NOT_ALLOWED", "能力评估电子消费券只能由作出该评估的评估机构核销")
+    assessed_from = datetime.combine(voucher.assessed_on, time.min, tzinfo=BEIJING)
+    if not (assessed_from <= request.served_at <= now):
+        return Refusal("SERVED_AT_OUT_OF_RANGE", "评估服务时间应在评估当日至今之间")
+    return None
+
+
+def _inline_findings(facts: RedemptionFacts, request: RedemptionRequest) -> list[Finding]:
+    suspension = facts.elder.suspension
+    return inline_findings(
+        amount_fen=request.amount_fen,
+        ref_price_max_fen=facts.ref_price_max_fen,
+        category=facts.category.value,
+        item=request.item,
+        served_at=request.served_at,
+        thresholds=facts.thresholds,
+        suspended_at=suspension[1] if suspension else None,
+        suspension_reason=suspension[2] if suspension else None,
+        status_change_id=suspension[0] if suspension else None,
+        died_on=facts.elder.died_on,
+    )
