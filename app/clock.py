@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 
+import anyio
 from sqlalchemy import select
 
 from app.config import get_settings
@@ -66,6 +67,14 @@ def now() -> datetime:
         if frozen is not None:
             return frozen.astimezone(BEIJING)
     return system_now()
+
+
+async def now_async() -> datetime:
+    """:func:`now` for async handlers: the sandbox clock's read (a database query, tests and
+    rehearsals only) runs on a worker thread; otherwise no thread is involved."""
+    if _pinned.get() is None and get_settings().sandbox_clock:
+        return await anyio.to_thread.run_sync(now)
+    return now()
 
 
 def today() -> date:

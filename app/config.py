@@ -45,6 +45,9 @@ class VoucherSettings(BaseModel):
 class ServerSettings(BaseModel):
     # Requests inside one worker at once; below AnyIO's 40 threads and the 24 pooled connections.
     max_concurrent_requests: int = Field(20, ge=1, le=24)
+    # PostgreSQL connections of a worker's point-of-service hot path (asyncpg, app/pgpool.py),
+    # beside the SQLAlchemy pool of everything else.
+    fast_path_pool_size: int = Field(8, ge=1, le=64)
 
 
 class SchedulerSettings(BaseModel):

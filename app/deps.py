@@ -10,16 +10,19 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.auth import terminals
 from app.auth.models import StaffMember
 from app.auth.principal import STAFF_ROLES, Principal, Role
 from app.auth.security import hash_secret, same_secret
 from app.config import get_settings
-from app.db import make_session
+from app.db import make_session, session_scope
 from app.errors import Forbidden, InvalidToken, Unauthenticated
+from app.pgpool import pool_of
 from app.providers.models import Provider
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -86,6 +89,39 @@ def get_principal(
     raise InvalidToken()
 
 
+def _principal_in_session(token: str) -> Principal:
+    with session_scope(write=False) as session:
+        return get_principal(session, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
+
+
+async def get_terminal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """The provider calling the point-of-service hot path, without a SQLAlchemy session: from the
+    process's memory after the first request (app/auth/terminals.py), else one lookup. Any other
+    token gets the answer the other routes give it (401, or 403 for staff)."""
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated("请在 Authorization 头中提供 Bearer 令牌")
+    token_hash = hash_secret(credentials.credentials)
+    request.state.token_hash = token_hash
+    principal = terminals.remembered(token_hash)
+    if principal is None:
+        pool = pool_of(request)
+        row = await pool.fetchrow(PROVIDER_BY_KEY, token_hash) if pool is not None else None
+        if row is not None:
+            principal = Principal(role=Role.PROVIDER, subject_id=str(row[0]), district_code=row[1])
+        else:
+            principal = await run_in_threadpool(_principal_in_session, credentials.credentials)
+        if principal.role is Role.PROVIDER:
+            terminals.remember(token_hash, principal)
+    if principal.role is not Role.PROVIDER:
+        raise Forbidden(f"该操作需要以下角色之一: {Role.PROVIDER}")
+    return principal
+
+
+PROVIDER_BY_KEY = "SELECT id, district_code FROM providers WHERE api_key_hash = $1"
+
+
 def require_roles(*roles: Role):
     allowed = frozenset(roles)
 
@@ -104,3 +140,5 @@ RegistryOfficer = Annotated[Principal, Depends(require_roles(Role.CITY_ADMIN, Ro
 # City admins and auditors: the city-wide readers.
 CityWideReader = Annotated[Principal, Depends(require_roles(Role.CITY_ADMIN, Role.AUDITOR))]
 ProviderTerminal = Annotated[Principal, Depends(require_roles(Role.PROVIDER))]
+# The same, for the point-of-service hot path (async, no session).
+PosTerminal = Annotated[Principal, Depends(get_terminal)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from app.jobs.router import router as jobs_router
 from app.ledger.router import router as ledger_router
 from app.limits import InFlightLimit
 from app.logging_setup import configure_logging
+from app.pgpool import open_pool
 from app.provider_lists.router import router as provider_lists_router
 from app.providers.router import router as providers_router
 from app.redemptions.router import router as redemptions_router
@@ -38,11 +40,14 @@ DASHBOARD_PREFIX = "/dashboard"
 
 
 @asynccontextmanager
-async def lifespan(_app: FastAPI):
+async def lifespan(app: FastAPI):
     settings = get_settings()
     configure_logging(settings.log_level)
     # Refuse to start rather than answer 500 for every upload and download later.
     ensure_writable(settings.evidence.storage_dir)
+    # PostgreSQL: the point-of-service hot path's own connections (app/pgpool.py).
+    app.state.pg_pool = await open_pool(settings.database_url, size=settings.server.fast_path_pool_size)
+    app.state.pg_pool_loop = asyncio.get_running_loop()
     scheduler = None
     if settings.scheduler.enabled:
         from app.scheduler import JobScheduler
@@ -55,6 +60,8 @@ async def lifespan(_app: FastAPI):
     finally:
         if scheduler is not None:
             scheduler.shutdown()
+        if app.state.pg_pool is not None:
+            await app.state.pg_pool.close()
 
 
 def create_app() -> FastAPI:

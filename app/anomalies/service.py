@@ -40,10 +40,11 @@ from app.anomalies.errors import AnomalyAlreadyResolved, AnomalyNotFound
 from app.anomalies.models import Anomaly
 from app.auth.principal import Principal
 from app.auth.scope import district_filter
-from app.config import get_settings
+from app.config import AnomalySettings, get_settings
 from app.db import UtcDateTime, dialect_insert, lock_for_transaction, sql_random_uuid
 from app.elders.models import Elder, ElderStatusChange
 from app.ids import parse_id
+from app.redemptions.lookups import redemptions_by_ids
 from app.redemptions.models import Redemption
 from app.reference.models import CatalogueItem, District
 from app.rules import anomalies as rules
@@ -54,8 +55,17 @@ from app.vouchers.models import Voucher
 R = Redemption
 
 
+_thresholds: tuple[AnomalySettings, Thresholds] | None = None
+
+
 def thresholds() -> Thresholds:
-    return Thresholds.of(get_settings().anomalies.model_dump())
+    """The thresholds of the settings in force, converted once per settings object (every
+    redemption asks; tests reload the settings)."""
+    global _thresholds
+    settings = get_settings().anomalies
+    if _thresholds is None or _thresholds[0] is not settings:
+        _thresholds = (settings, Thresholds.of(settings.model_dump()))
+    return _thresholds[1]
 
 
 # --- dialect pieces --------------------------------------------------------------------------------
@@ -554,9 +564,6 @@ def list_anomalies(
 
 def redemptions_of(session: Session, anomalies: list[Anomaly]) -> dict[uuid.UUID, Redemption]:
     """The redemptions the anomalies name, in one query (shown with each warning)."""
-    # Imported here: the redemption service imports this module (in-line checks at redemption).
-    from app.redemptions.service import redemptions_by_ids
-
     return redemptions_by_ids(session, {a.redemption_id for a in anomalies if a.redemption_id is not None})
 
 

@@ -47,7 +47,7 @@ from app.dashboard.web import (
 from app.deps import SessionDep
 from app.errors import ValidationFailed
 from app.ids import parse_id
-from app.redemptions.service import redemptions_by_ids
+from app.redemptions.lookups import redemptions_by_ids
 from app.routing import TransactionRetryRoute
 from app.rules import anomalies as rules
 from app.rules.months import Month

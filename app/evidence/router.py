@@ -21,8 +21,8 @@ from app.evidence.errors import EvidenceFileMissing
 from app.evidence.models import RedemptionEvidence
 from app.evidence.schemas import EvidenceKind, EvidenceOut, MissingEvidencePage
 from app.evidence.storage import get_storage
+from app.redemptions.lookups import get_visible_redemption
 from app.redemptions.models import Redemption
-from app.redemptions.service import get_visible_redemption
 from app.routing import TransactionRetryRoute
 from app.schemas import MAX_OFFSET, problem_responses
 from app.settlements.service import get_visible_batch

@@ -73,6 +73,8 @@ class WritePlan:
     response: dict
     voucher_insert: dict | None = None  # a month's voucher issued by this redemption
     voucher_debit: tuple[uuid.UUID, int] | None = None  # (voucher id, deduction) on an existing one
+    # The balance the decision read: the debit applies only while it still is (compare-and-set).
+    balance_read_fen: int | None = None
     redemption: dict | None = None
     entries: list[Entry] = field(default_factory=list)
     anomalies: list[dict] = field(default_factory=list)
@@ -115,6 +117,7 @@ def accepted_plan(
         plan.entries.append(Entry("issue", issue_lines(voucher_id, voucher.face_value_fen)))
     else:
         plan.voucher_debit = (voucher_id, deduction.deduction_fen)
+        plan.balance_read_fen = voucher.balance_fen
     plan.redemption = {
         "id": redemption_id,
         "district_code": district_code,

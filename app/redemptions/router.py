@@ -3,12 +3,16 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from app.deps import AnyPrincipal, ProviderTerminal, SessionDep
+from app.deps import AnyPrincipal, PosTerminal, SessionDep
 from app.errors import PROBLEM_JSON, IdempotencyKeyRequired
-from app.redemptions import service
+from app.ids import parse_id
+from app.pgpool import pool_of
+from app.redemptions import pos, reversal, service
+from app.redemptions.lookups import get_visible_redemption
 from app.redemptions.models import Redemption
 from app.redemptions.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -36,8 +40,17 @@ _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
     response_model=PosLookupOut,
     summary="POS 按身份证号码查询老年人及当前有效消费券",
 )
-def pos_lookup(body: PosLookup, session: SessionDep, caller: ProviderTerminal):
-    return service.pos_lookup(session, caller, body.id_number)
+async def pos_lookup(body: PosLookup, request: Request, caller: PosTerminal):
+    pool = pool_of(request)
+    if pool is not None:
+        return await pos.lookup_on_postgres(
+            pool,
+            caller,
+            body.id_number,
+            token_hash=request.state.token_hash,
+            snapshot=await service.reference_snapshot(),
+        )
+    return await run_in_threadpool(service.pos_lookup_in_session, caller, body.id_number)
 
 
 @router.post(
@@ -47,22 +60,28 @@ def pos_lookup(body: PosLookup, session: SessionDep, caller: ProviderTerminal):
     summary="核销电子消费券(须带 Idempotency-Key)",
     responses=problem_responses(400, 409),
 )
-def create_redemption(
+async def create_redemption(
+    request: Request,
     body: RedemptionCreate,
-    session: SessionDep,
-    caller: ProviderTerminal,
+    caller: PosTerminal,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ):
     if idempotency_key is None or not _KEY.match(idempotency_key):
         raise IdempotencyKeyRequired("Idempotency-Key 须为1至64个可见 ASCII 字符")
-    outcome = service.redeem(session, caller, key=idempotency_key, body=body)
+    pool = pool_of(request)
+    if pool is not None:
+        outcome = await service.redeem_on_postgres(
+            pool, caller, key=idempotency_key, body=body, token_hash=request.state.token_hash
+        )
+    else:
+        outcome = await run_in_threadpool(service.redeem_in_session, caller, key=idempotency_key, body=body)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     media_type = "application/json" if outcome.status < 400 else PROBLEM_JSON
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers, media_type=media_type)
 
 
 def visible_redemption(redemption_id: str, session: SessionDep, caller: AnyPrincipal) -> Redemption:
-    return service.get_visible_redemption(session, caller, redemption_id)
+    return get_visible_redemption(session, caller, redemption_id)
 
 
 VisibleRedemption = Annotated[Redemption, Depends(visible_redemption)]
@@ -74,8 +93,13 @@ VisibleRedemption = Annotated[Redemption, Depends(visible_redemption)]
     summary="撤销当月核销(仅限原服务机构)",
     responses=problem_responses(409),
 )
-def reverse_redemption(redemption: VisibleRedemption, session: SessionDep, caller: ProviderTerminal):
-    return service.reverse(session, caller, redemption)
+async def reverse_redemption(redemption_id: str, request: Request, caller: PosTerminal):
+    pool = pool_of(request)
+    if pool is not None:
+        return await reversal.reverse_on_postgres(
+            pool, caller, parse_id(redemption_id), token_hash=request.state.token_hash
+        )
+    return await run_in_threadpool(reversal.reverse_in_session, caller, redemption_id)
 
 
 @router.get("/redemptions", response_model=RedemptionPage, summary="核销记录")

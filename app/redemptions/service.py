@@ -13,48 +13,48 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+import anyio
+import asyncpg
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.anomalies.service import thresholds
+from app.auth import terminals
 from app.auth.principal import Principal
 from app.auth.scope import district_filter
+from app.config import get_settings
+from app.db import session_scope
 from app.elders import entitlement
 from app.elders.service import find_by_id_number
 from app.errors import (
-    AlreadyReversed,
     AppError,
     ElderNotEligible,
     ElderNotFound,
     IdempotencyKeyReused,
     IdNotChecked,
-    InSettlement,
     InvalidAmount,
+    InvalidToken,
     ItemNotAllowed,
-    MonthClosed,
     NoActiveVoucher,
-    NotFound,
     NotRedeemable,
     ProviderNotListed,
     ServedAtOutOfRange,
     UnknownItem,
-    VoucherClosed,
     VoucherExhausted,
 )
 from app.ids import parse_id
-from app.ledger import service as ledger
-from app.redemptions import store
+from app.redemptions import pg, store
 from app.redemptions.models import Redemption
 from app.redemptions.plan import RedeemCall, WritePlan, accepted_plan, call_of, redemption_body, refusal_plan
 from app.redemptions.schemas import RedemptionCreate
+from app.reference.service import ReferenceSnapshot, reference_data, reference_data_of
 from app.rules.entitlement import REFUSAL_TITLES
 from app.rules.identity import mask_name
-from app.rules.ledger import reverse_lines
 from app.rules.months import Month
-from app.rules.redemption import RedemptionFacts, Refusal, decide
-from app.settlements import service as settlements
+from app.rules.policy import Category
+from app.rules.redemption import RedemptionFacts, Refusal, decide, voucher_kind_for
 from app.vouchers import service as vouchers
-from app.vouchers.models import Voucher
 
 # The AppError of each refusal code the rules return (its status and Chinese title).
 REFUSALS: dict[str, type[AppError]] = {
@@ -124,80 +124,74 @@ def redeem(session: Session, caller: Principal, *, key: str, body: RedemptionCre
     raise RuntimeError("the voucher kept changing between read and write")  # pragma: no cover
 
 
+def redeem_in_session(caller: Principal, *, key: str, body: RedemptionCreate) -> Outcome:
+    """:func:`redeem` in a transaction of its own (the SQLite web path, on a worker thread)."""
+    with session_scope() as session:
+        return redeem(session, caller, key=key, body=body)
+
+
+def _reference() -> ReferenceSnapshot:
+    with session_scope(write=False) as session:
+        return reference_data(session)
+
+
+async def reference_snapshot() -> ReferenceSnapshot:
+    """The reference data for the async path: from the process's memory, read once."""
+    return reference_data_of(get_settings().database_url) or await anyio.to_thread.run_sync(_reference)
+
+
+def pos_lookup_in_session(caller: Principal, id_number: str) -> dict:
+    with session_scope() as session:
+        return pos_lookup(session, caller, id_number)
+
+
+async def redeem_on_postgres(
+    pool: asyncpg.Pool, caller: Principal, *, key: str, body: RedemptionCreate, token_hash: str
+) -> Outcome:
+    """POST /redemptions on PostgreSQL (app/redemptions/pg.py): the facts in one read-only
+    statement, the decision, the effects in one statement; if the voucher changed in between,
+    once more under its row lock."""
+    call = call_of(body, provider_id=caller.provider_id, actor=caller.actor, key=key)
+    now = await clock.now_async()
+    snapshot = await reference_snapshot()
+    entry = snapshot.catalogue.get(body.item)
+    kind = voucher_kind_for(Category(entry.category)) if entry else "monthly"
+    settings = dict(now=now, snapshot=snapshot, token_hash=token_hash, kind=kind)
+    async with pool.acquire() as connection:
+        try:
+            outcome = await _settle(connection, call, locked=False, **settings)
+            if outcome is None:
+                async with connection.transaction():
+                    outcome = await _settle(connection, call, locked=True, **settings)
+        except asyncpg.UniqueViolationError as conflict:
+            if conflict.constraint_name != pg.KEY_CONSTRAINT:
+                raise
+            # The key was used meanwhile (its primary key refused this write): answer as it was.
+            outcome = replay_of(tuple(await pg.stored(connection, call)), call)
+    if outcome is None:  # pragma: no cover - under the row lock the voucher cannot change
+        raise RuntimeError("the voucher changed under its row lock")
+    return outcome
+
+
+async def _settle(connection, call: RedeemCall, *, locked: bool, now, snapshot, token_hash: str, kind: str):
+    """One read, the decision, one write; None when the voucher was not as read."""
+    row = await pg.read_facts(connection, call, now, token_hash=token_hash, kind=kind, locked=locked)
+    if row["request_hash"] is not None:
+        return replay_of((row["request_hash"], row["response_status"], row["response_body"]), call)
+    if row["provider_kind"] is None:
+        terminals.forget(token_hash)  # a rotated key (or a provider gone): refused from now on
+        raise InvalidToken()
+    plan = plan_for(pg.facts_from(row, call, now, snapshot, thresholds()), call, now)
+    if not await pg.write(connection, call, plan, now):
+        return None
+    return Outcome(plan.status, plan.response, replayed=False)
+
+
 def redemption_out(redemption: Redemption, *, voucher_balance_fen: int | None = None) -> dict:
     return redemption_body(
         {c.key: getattr(redemption, c.key) for c in Redemption.__table__.columns},
         voucher_balance_fen=voucher_balance_fen,
     )
-
-
-def redemptions_by_ids(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Redemption]:
-    """Redemptions by id, in one query (the ones a warning, a finding or a page names)."""
-    if not ids:
-        return {}
-    return {r.id: r for r in session.scalars(select(Redemption).where(Redemption.id.in_(ids)))}
-
-
-def get_visible_redemption(session: Session, caller: Principal, redemption_id: str) -> Redemption:
-    parsed = parse_id(redemption_id)
-    redemption = session.get(Redemption, parsed) if parsed else None
-    if redemption is None:
-        raise NotFound("未找到该笔核销")
-    if caller.provider_id is not None:
-        if redemption.provider_id != caller.provider_id:
-            raise NotFound("未找到该笔核销")
-    elif not caller.sees_district(redemption.district_code):
-        raise NotFound("未找到该笔核销")
-    return redemption
-
-
-def reverse(session: Session, caller: Principal, redemption: Redemption) -> dict:
-    """Undo a redemption within its month, exactly once, through a new journal entry."""
-    now = clock.now()
-    voucher = session.scalars(
-        select(Voucher).where(Voucher.id == redemption.voucher_id).with_for_update()
-    ).one()
-    if redemption.status == "reversed":
-        raise AlreadyReversed()
-    if settlements.in_settlement(session, redemption.id):
-        raise InSettlement()
-    if now >= voucher.valid_until:
-        raise MonthClosed("消费券所属月份已结束,不能撤销")
-    if voucher.status != "active":
-        raise VoucherClosed()
-    # The status guard closes the race of two reversals: only one UPDATE matches 'posted'.
-    reversed_row = session.execute(
-        update(Redemption)
-        .where(Redemption.id == redemption.id, Redemption.status == "posted")
-        .values(status="reversed", reversed_at=now)
-        .returning(Redemption.id)
-    ).first()
-    if reversed_row is None:
-        raise AlreadyReversed()
-    new_balance = session.execute(
-        update(Voucher)
-        .where(
-            Voucher.id == voucher.id,
-            Voucher.balance_fen + redemption.deduction_fen <= Voucher.face_value_fen,
-        )
-        .values(balance_fen=Voucher.balance_fen + redemption.deduction_fen)
-        .returning(Voucher.balance_fen)
-    ).scalar_one()
-    ledger.post_entry(
-        session,
-        kind="reverse",
-        district_code=redemption.district_code,
-        month=redemption.month,
-        lines=reverse_lines(voucher.id, redemption.provider_id, redemption.deduction_fen),
-        created_by=caller.actor,
-        redemption_id=redemption.id,
-    )
-    session.refresh(redemption)
-    return {
-        "id": str(redemption.id),
-        "status": "reversed",
-        "voucher_balance_fen": new_balance,
-    }
 
 
 def list_redemptions(

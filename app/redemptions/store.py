@@ -65,9 +65,9 @@ def claim_key(session: Session, call: RedeemCall, now: datetime) -> bool:
 def stored_response(session: Session, call: RedeemCall):
     """(request hash, status, body) stored on the key, or None."""
     return session.execute(
-        select(IdempotencyKey.request_hash, IdempotencyKey.response_status, IdempotencyKey.response_body).where(
-            IdempotencyKey.provider_id == call.provider_id, IdempotencyKey.key == call.key
-        )
+        select(
+            IdempotencyKey.request_hash, IdempotencyKey.response_status, IdempotencyKey.response_body
+        ).where(IdempotencyKey.provider_id == call.provider_id, IdempotencyKey.key == call.key)
     ).first()
 
 
@@ -95,7 +95,9 @@ def load_facts(session: Session, call: RedeemCall, now: datetime) -> RedemptionF
 def _provider(session: Session, provider_id: uuid.UUID) -> ProviderFacts | None:
     agency = aliased(Provider)
     agency_organisation = (
-        select(agency.id).where(agency.credit_code == Provider.credit_code, agency.kind == "assessment_agency").exists()
+        select(agency.id)
+        .where(agency.credit_code == Provider.credit_code, agency.kind == "assessment_agency")
+        .exists()
     )
     row = session.execute(
         select(Provider.kind, Provider.status, agency_organisation).where(Provider.id == provider_id)
@@ -143,7 +145,9 @@ def _voucher(session: Session, elder: ElderFacts, kind: str, now: datetime) -> V
             Assessment.assessed_on,
         )
         .outerjoin(Assessment, Assessment.id == Voucher.assessment_id)
-        .where(Voucher.elder_id == uuid.UUID(elder.id), Voucher.month == month.first_day, Voucher.kind == kind)
+        .where(
+            Voucher.elder_id == uuid.UUID(elder.id), Voucher.month == month.first_day, Voucher.kind == kind
+        )
         .with_for_update(of=Voucher)
     )
     row = session.execute(query).first()
@@ -170,7 +174,9 @@ def prospective_voucher(session: Session, elder: ElderFacts, kind: str, month: M
     if not due_at_month_start(elder.entitlement, month, valid_months=entitlement.valid_months()):
         return None
     face_value = terms_for(snapshot, month).monthly_cap_fen
-    return VoucherFacts(None, month.first_day, "active", face_value, face_value, month.starts_at(), month.ends_at())
+    return VoucherFacts(
+        None, month.first_day, "active", face_value, face_value, month.starts_at(), month.ends_at()
+    )
 
 
 def apply(session: Session, call: RedeemCall, plan: WritePlan, *, now: datetime) -> bool:
@@ -191,7 +197,12 @@ def apply(session: Session, call: RedeemCall, plan: WritePlan, *, now: datetime)
         # Guarded: even without the row lock the balance could not go below zero.
         debited = session.execute(
             update(Voucher)
-            .where(Voucher.id == voucher_id, Voucher.status == "active", Voucher.balance_fen >= deduction)
+            .where(
+                Voucher.id == voucher_id,
+                Voucher.status == "active",
+                Voucher.balance_fen == plan.balance_read_fen,
+                Voucher.balance_fen >= deduction,
+            )
             .values(balance_fen=Voucher.balance_fen - deduction)
             .returning(Voucher.id)
         ).first()

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.errors import NoPolicyForMonth, UnknownDistrict
@@ -71,6 +73,17 @@ def reference_data(session: Session) -> ReferenceSnapshot:
         with _snapshot_lock:
             _snapshots[key] = snapshot
     return snapshot
+
+
+@lru_cache(maxsize=8)
+def _snapshot_key(database_url: str) -> str:
+    return make_url(database_url).render_as_string(hide_password=False)
+
+
+def reference_data_of(database_url: str) -> ReferenceSnapshot | None:
+    """The snapshot already read for this database, if any (the async hot path reads it without
+    a session; the first request of a process loads it through one)."""
+    return _snapshots.get(_snapshot_key(database_url))
 
 
 def get_catalogue_item(session: Session, item: int) -> CatalogueEntry | None:

@@ -250,7 +250,10 @@ def decide(facts: RedemptionFacts, request: RedemptionRequest, now: datetime) ->
     if voucher.balance_fen == 0:
         return Refusal("VOUCHER_EXHAUSTED")
     deduction = compute_deduction(
-        amount_fen=request.amount_fen, ltci_paid_fen=request.ltci_paid_fen, rate=rate, balance_fen=voucher.balance_fen
+        amount_fen=request.amount_fen,
+        ltci_paid_fen=request.ltci_paid_fen,
+        rate=rate,
+        balance_fen=voucher.balance_fen,
     )
     if deduction.deduction_fen == 0:
         return Refusal("INVALID_AMOUNT", "可抵扣金额不足1分")
@@ -266,10 +269,14 @@ def decide(facts: RedemptionFacts, request: RedemptionRequest, now: datetime) ->
 
 
 def _usable(voucher: VoucherFacts | None, now: datetime) -> bool:
-    return voucher is not None and voucher.status == "active" and voucher.valid_from <= now < voucher.valid_until
+    return (
+        voucher is not None and voucher.status == "active" and voucher.valid_from <= now < voucher.valid_until
+    )
 
 
-def _monthly_voucher_refusal(facts: RedemptionFacts, request: RedemptionRequest, now: datetime) -> Refusal | None:
+def _monthly_voucher_refusal(
+    facts: RedemptionFacts, request: RedemptionRequest, now: datetime
+) -> Refusal | None:
     entitlement = entitlement_refusal(
         facts.elder.entitlement, Month.containing(now), valid_months=facts.valid_months
     )
@@ -282,14 +289,19 @@ def _monthly_voucher_refusal(facts: RedemptionFacts, request: RedemptionRequest,
     if not _usable(facts.voucher, now):
         return Refusal("NO_ACTIVE_VOUCHER", "该老年人当前没有有效的电子消费券(未发放、已过期或已作废)")
     voucher = facts.voucher
-    if not service_in_window(request.served_at, valid_from=voucher.valid_from, valid_until=voucher.valid_until, now=now):
+    if not service_in_window(
+        request.served_at, valid_from=voucher.valid_from, valid_until=voucher.valid_until, now=now
+    ):
         return Refusal(
-            "SERVED_AT_OUT_OF_RANGE", "服务时间须在消费券有效期内(当月,且不早于审核通过时间)并且不晚于当前时间"
+            "SERVED_AT_OUT_OF_RANGE",
+            "服务时间须在消费券有效期内(当月,且不早于审核通过时间)并且不晚于当前时间",
         )
     return None
 
 
-def _assessment_voucher_refusal(facts: RedemptionFacts, request: RedemptionRequest, now: datetime) -> Refusal | None:
+def _assessment_voucher_refusal(
+    facts: RedemptionFacts, request: RedemptionRequest, now: datetime
+) -> Refusal | None:
     """The assessment voucher: usable only by the agency that made the assessment it pays for, for
     an assessment made on or after that assessment's day (it precedes the voucher)."""
     voucher = facts.voucher
@@ -317,3 +329,55 @@ def _inline_findings(facts: RedemptionFacts, request: RedemptionRequest) -> list
         status_change_id=suspension[0] if suspension else None,
         died_on=facts.elder.died_on,
     )
+
+
+# --- reversal ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReversalFacts:
+    redemption_status: str  # posted | reversed
+    in_settlement: bool  # a settlement batch holds it
+    deduction_fen: int
+    voucher_status: str
+    voucher_valid_until: datetime
+    balance_fen: int
+    face_value_fen: int
+
+
+@dataclass(frozen=True)
+class Reversed:
+    new_balance_fen: int
+
+
+def decide_reversal(facts: ReversalFacts, now: datetime) -> Refusal | Reversed:
+    """Undo a redemption within its month, once, before its settlement started (CONTRACT.md)."""
+    if facts.redemption_status == "reversed":
+        return Refusal("ALREADY_REVERSED")
+    if facts.in_settlement:
+        return Refusal("IN_SETTLEMENT")
+    if now >= facts.voucher_valid_until:
+        return Refusal("MONTH_CLOSED", "消费券所属月份已结束,不能撤销")
+    if facts.voucher_status != "active":
+        return Refusal("VOUCHER_CLOSED")
+    new_balance = facts.balance_fen + facts.deduction_fen
+    if new_balance > facts.face_value_fen:  # the journal would not explain it: never write it
+        raise ValueError("a reversal would raise the voucher above its face value")
+    return Reversed(new_balance)
+
+
+# --- POS lookup ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LookupAnswer:
+    refusal: str | None  # why the elder holds no voucher this month (an entitlement code)
+    voucher: VoucherFacts | None  # the voucher valid now, shown to the terminal
+    issue: bool  # that voucher is the month's, to be issued now (the job has not run)
+
+
+def answer_lookup(
+    entitlement: EntitlementFacts, voucher: VoucherFacts | None, now: datetime, *, valid_months: int
+) -> LookupAnswer:
+    """What a POS lookup shows (``voucher``: the elder's monthly voucher of the current month, or
+    the one the month-start job would issue, ``id`` None)."""
+    refusal = entitlement_refusal(entitlement, Month.containing(now), valid_months=valid_months)
+    if refusal is not None or not _usable(voucher, now):
+        return LookupAnswer(refusal, None, False)
+    return LookupAnswer(None, voucher, voucher.id is None)
