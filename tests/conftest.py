@@ -13,6 +13,7 @@ fails: it never quietly skips.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -97,11 +98,16 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
 
 
 def _empty_mutable_tables(url: str) -> None:
+    """Empty what the test wrote. On PostgreSQL only the tables holding rows are truncated (one
+    query finds them): truncating every table costs a quarter of a second per test."""
     engine = get_engine()
     tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE"))
+            holding = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT FROM {t.name})" for t in tables)
+            used = [row[0] for row in connection.execute(text(holding))]
+            if used:
+                connection.execute(text(f"TRUNCATE {', '.join(used)} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 connection.execute(table.delete())
@@ -128,13 +134,21 @@ def backend(database_url) -> str:
     return make_url(database_url).get_backend_name()
 
 
+@functools.cache
+def shared_app():
+    """One application per test process: an application builds its routing on its first request
+    (about 0.2 s), which a fresh one per test would pay thousands of times. The settings are read
+    when used, and each test client runs the lifespan again, so tests stay independent."""
+    from app.main import create_app
+
+    return create_app()
+
+
 @pytest.fixture
 def client(service_env):
     from fastapi.testclient import TestClient
 
-    from app.main import create_app
-
-    with TestClient(create_app()) as test_client:
+    with TestClient(shared_app()) as test_client:
         response = test_client.put(
             "/api/v1/sandbox/clock", json={"now": DEFAULT_NOW}, headers=admin_headers()
         )
