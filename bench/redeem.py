@@ -286,6 +286,26 @@ def _many_stations(count: int, actor: str, now) -> list[ProviderInfo]:
 
 
 # --- the request mix -------------------------------------------------------------------------
+BEIJING_TZ = timezone(timedelta(hours=8))
+
+
+def daytime_before(now: datetime, rng: random.Random) -> datetime:
+    """A service time as terminals send them: a daytime moment (08:00-20:00 Beijing) of this
+    month before now, a few minutes to a few hours ago; just before now when the month has no
+    daytime yet (the 1st's small hours). Services at night are rare and raise a warning each
+    (NIGHT_HOME_SERVICE), which is extra work a typical hour does not do."""
+    local = now.astimezone(BEIJING_TZ)
+    for day_back in (0, 1, 2):
+        day = local - timedelta(days=day_back)
+        if day.month != local.month:
+            break
+        start = day.replace(hour=8, minute=0, second=0, microsecond=0)
+        end = min(day.replace(hour=20, minute=0, second=0, microsecond=0), local - timedelta(minutes=1))
+        if end > start:
+            return end - timedelta(seconds=rng.randrange(min(4 * 3600, int((end - start).total_seconds()))))
+    return now - timedelta(minutes=1)
+
+
 class RequestMix:
     """20% (--hot-share) of the requests go to 10 (--hot-elders) elders with small amounts (meal
     delivery); the rest go to a uniformly chosen elder: mostly home/community items at a
@@ -347,7 +367,7 @@ class RequestMix:
         ltci_paid = 0
         if ltci and rng.random() < 0.5 and amount > 100:
             ltci_paid = amount * rng.randrange(20, 70) // 100
-        served_at = datetime.now(UTC) - timedelta(minutes=1)
+        served_at = daytime_before(datetime.now(UTC), rng)
         body = {
             "elder_id": elder_id,
             "item": item,
@@ -1102,7 +1122,9 @@ def run_ceiling(pg: PgServer, name: str, url: str, fixture: Fixture, args, load:
                           "(id bigserial PRIMARY KEY, voucher_id uuid, amount_fen bigint, key text)"))  # fmt: skip
         if args.rush:  # the ceiling needs the month's vouchers (the rush issued them)
             conn.execute(text("SELECT 1"))
-    dsn = pg.libpq(name)
+    from app.pgpool import asyncpg_dsn
+
+    dsn = asyncpg_dsn(url)
     ceiling = Server(url, args.workers, "unused", app="ceiling_app:app", cwd=ROOT / "bench",
                      extra_env={"BENCH_CEILING_DSN": dsn, "BENCH_CEILING_MONTH": f"{fixture.month}-01"})  # fmt: skip
     try:
