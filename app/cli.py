@@ -421,7 +421,7 @@ def settle_build(
     from app import clock
     from app.db import session_scope
     from app.errors import AppError, MonthNotEnded, SettlementExists
-    from app.redemptions.models import Redemption
+    from app.models.redemptions import Redemption
     from app.reference.service import ensure_district
     from app.rules.money import yuan_text
     from app.settlements import service

@@ -44,7 +44,7 @@ def pinned(instant: datetime) -> Iterator[datetime]:
 
 def _frozen_instant() -> datetime | None:
     from app.db import get_side_engine
-    from app.sandbox.models import SandboxClock
+    from app.models.sandbox import SandboxClock
 
     with get_side_engine().connect() as connection:
         return connection.execute(

@@ -16,14 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import terminals
-from app.auth.models import StaffMember
 from app.auth.principal import STAFF_ROLES, Principal, Role
 from app.auth.security import hash_secret, same_secret
 from app.config import get_settings
 from app.db import make_session, session_scope
 from app.errors import Forbidden, InvalidToken, Unauthenticated
+from app.models.auth import StaffMember
+from app.models.providers import Provider
 from app.pgpool import pool_of
-from app.providers.models import Provider
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.db import dialect_insert, session_scope
 from app.jobs import service as jobs
-from app.jobs.models import JobRun, SchedulerLease
+from app.models.jobs import JobRun, SchedulerLease
 from app.reference.service import program_period
 from app.rules.months import BEIJING, Month
 from app.rules.schedule import DueJob, due_jobs

@@ -39,9 +39,7 @@ def add_pg_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_PG_MAINTENANCE_DB,
         help="existing database used to CREATE/DROP the scratch ones",
     )
-    parser.add_argument(
-        "--keep-db", action="store_true", help="do not drop the scratch database (debugging)"
-    )
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database (debugging)")
 
 
 class PgServer:
@@ -172,7 +170,9 @@ def idle_check(seconds: float = 2.0) -> str:
     busy1, total1 = machine_cpu_seconds()
     share = (busy1 - busy0) / max(total1 - total0, 1e-9)
     note = "" if share < 0.05 else "  WARNING: the machine is not idle; figures will be disturbed"
-    return f"machine busy before the run: {100 * share:.0f}% of {os.cpu_count()} cores over {seconds:g} s{note}"
+    return (
+        f"machine busy before the run: {100 * share:.0f}% of {os.cpu_count()} cores over {seconds:g} s{note}"
+    )
 
 
 def children_of(pid: int) -> list[int]:
@@ -224,9 +224,7 @@ def postgres_other_pids(*databases: str):
 
     def pids() -> list[int]:
         return [
-            pid
-            for pid, cmd in _postgres_processes()
-            if not any(f" {db} " in f"{cmd} " for db in databases)
+            pid for pid, cmd in _postgres_processes() if not any(f" {db} " in f"{cmd} " for db in databases)
         ]
 
     return pids
@@ -242,10 +240,7 @@ class CpuMeter:
         self.result: dict[str, float] = {}
 
     def _read(self) -> dict[str, dict[int, tuple[float, float]]]:
-        return {
-            name: {pid: process_cpu_times(pid) for pid in pids()}
-            for name, pids in self.groups.items()
-        }
+        return {name: {pid: process_cpu_times(pid) for pid in pids()} for name, pids in self.groups.items()}
 
     def _poll(self) -> None:
         # Processes that exit during the run (pgbench's backends) are read every 0.25 s, so
@@ -287,12 +282,10 @@ class CpuMeter:
             self.result["child processes that exited (pgbench)"] = children
         for name in self.groups:
             self.result[name] = sum(
-                value[0] - self.before[name].get(pid, (0.0, 0.0))[0]
-                for pid, value in self.last[name].items()
+                value[0] - self.before[name].get(pid, (0.0, 0.0))[0] for pid, value in self.last[name].items()
             )
             self.system[name] = sum(
-                value[1] - self.before[name].get(pid, (0.0, 0.0))[1]
-                for pid, value in self.last[name].items()
+                value[1] - self.before[name].get(pid, (0.0, 0.0))[1] for pid, value in self.last[name].items()
             )
         self.result["other processes (not this benchmark)"] = max(
             0.0, self.machine_busy - sum(self.result.values())
@@ -320,9 +313,7 @@ class CpuMeter:
                 if name in self.system and seconds > 0.05
                 else ""
             )
-            out.append(
-                f"  {name:42s} {seconds:6.1f} CPU-s = {seconds / self.wall:4.2f} cores{per}{kernel}"
-            )
+            out.append(f"  {name:42s} {seconds:6.1f} CPU-s = {seconds / self.wall:4.2f} cores{per}{kernel}")
         return out
 
 

@@ -149,10 +149,10 @@ def supervision_data(args, month, previous, caller) -> dict:
     from app import clock
     from app.anomalies.service import scan_month
     from app.audits import service as audits
-    from app.audits.models import AuditSampleUnit
     from app.db import get_engine, session_scope
-    from app.providers.models import Provider
-    from app.redemptions.models import Redemption
+    from app.models.audits import AuditSampleUnit
+    from app.models.providers import Provider
+    from app.models.redemptions import Redemption
     from app.sanctions import service as sanctions
     from app.settlements import service as settlements
 

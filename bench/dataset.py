@@ -134,7 +134,7 @@ FROM (
 """
 
 
-# The three kinds of evidence each category requires (app.evidence.models.REQUIRED_EVIDENCE),
+# The three kinds of evidence each category requires (app.models.evidence.REQUIRED_EVIDENCE),
 # for the redemptions whose receipt number hashes under the share.
 LOAD_EVIDENCE = """
 INSERT INTO redemption_evidence (id, redemption_id, provider_id, district_code, kind, filename,

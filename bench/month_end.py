@@ -117,7 +117,10 @@ def statement_label(statement: str) -> str:
     for pattern, label in (
         (r"^INSERT INTO vouchers_baseline", "INSERT INTO vouchers_baseline … SELECT … FROM elders"),
         (r"^INSERT INTO vouchers .*SELECT", "INSERT INTO vouchers … SELECT … FROM elders WHERE NOT EXISTS"),
-        (r"^INSERT INTO journal_lines .*SELECT", "INSERT INTO journal_lines … SELECT … FROM vouchers (per district)"),
+        (
+            r"^INSERT INTO journal_lines .*SELECT",
+            "INSERT INTO journal_lines … SELECT … FROM vouchers (per district)",
+        ),
         (r"^INSERT INTO journal_lines", "INSERT INTO journal_lines VALUES (balancing line)"),
         (r"^INSERT INTO journal_entries", "INSERT INTO journal_entries (per district)"),
         (r"^SELECT coalesce\(sum\(journal_lines", "SELECT sum(journal_lines.amount_fen) (per district)"),
@@ -148,7 +151,9 @@ class Recorder:
 
     def after(self, conn, cursor, statement, params, context, executemany):
         elapsed = time.perf_counter() - self.started.pop(id(cursor), time.perf_counter())
-        if self.step is not None and not statement.startswith(("LOAD 'auto_explain'", "SET LOCAL auto_explain")):
+        if self.step is not None and not statement.startswith(
+            ("LOAD 'auto_explain'", "SET LOCAL auto_explain")
+        ):
             entry = self.step.statements[statement_label(statement)]
             entry[0] += 1
             entry[1] += elapsed
@@ -231,11 +236,16 @@ def sandbox_clock_at(instant):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--elders", type=int, default=1_000_000, help="approved elders (default 1,000,000)")
     parser.add_argument("--month", default="2026-05", help="an ended month of the program (default 2026-05)")
-    parser.add_argument("--explain", action="store_true",
-                        help="log EXPLAIN ANALYZE of the statements over --explain-ms (auto_explain)")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="log EXPLAIN ANALYZE of the statements over --explain-ms (auto_explain)",
+    )
     parser.add_argument("--explain-ms", type=int, default=250)
     add_pg_arguments(parser)
     args = parser.parse_args()
@@ -281,7 +291,9 @@ def main() -> int:
         t0 = time.perf_counter()
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE elders"))
-            elders_size = conn.execute(text("SELECT pg_size_pretty(pg_total_relation_size('elders'))")).scalar()
+            elders_size = conn.execute(
+                text("SELECT pg_size_pretty(pg_total_relation_size('elders'))")
+            ).scalar()
         vacuum_s = time.perf_counter() - t0
         print(f"setup: {args.elders:,} approved elders loaded in {load_s:.1f} s (one INSERT … SELECT "
               f"FROM generate_series), VACUUM ANALYZE {vacuum_s:.1f} s; elders table + indexes "
@@ -367,7 +379,9 @@ def explain_lines(plans: list[str], threshold_ms: int) -> list[str]:
     return out
 
 
-def print_report(args, baseline: Step, issue: Step, expire: Step, report, verify_s, sizes, rss_at_start) -> bool:
+def print_report(
+    args, baseline: Step, issue: Step, expire: Step, report, verify_s, sizes, rss_at_start
+) -> bool:
     for step in (baseline, issue, expire):
         lines = [
             f"  wall {step.seconds:7.2f} s   (SQL statements {step.sql_seconds:.2f} s, the rest is "
@@ -376,9 +390,7 @@ def print_report(args, baseline: Step, issue: Step, expire: Step, report, verify
             f"{rss_at_start:.0f} MB before any work), this step's peak RSS "
             f"{step.step_peak_rss_mb:.0f} MB, tracemalloc peak {step.tracemalloc_peak_mb:.2f} MB",
             f"  CPU: this Python process {step.python_cpu_s:.2f} s; "
-            + "; ".join(
-                f"{k} {v:.1f} s" for k, v in step.cpu.result.items() if k != "this process (client)"
-            ),
+            + "; ".join(f"{k} {v:.1f} s" for k, v in step.cpu.result.items() if k != "this process (client)"),
             "  SQL statements (count, seconds):",
         ]
         for label, (count, seconds) in sorted(step.statements.items(), key=lambda kv: -kv[1][1]):
@@ -387,8 +399,10 @@ def print_report(args, baseline: Step, issue: Step, expire: Step, report, verify
             lines.append(f"  result: {step.result}")
         print_block(f"{step.name}", lines)
         if step.plans:
-            print_block(f"{step.name}: EXPLAIN ANALYZE (auto_explain) of the statements over {args.explain_ms} ms",
-                        explain_lines(step.plans, args.explain_ms))
+            print_block(
+                f"{step.name}: EXPLAIN ANALYZE (auto_explain) of the statements over {args.explain_ms} ms",
+                explain_lines(step.plans, args.explain_ms),
+            )
 
     print_block("ledger verify (app.ledger.service.verify)", [
         f"  ok={report.ok} entries={report.entries} lines={report.lines} "

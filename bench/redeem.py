@@ -96,11 +96,11 @@ def seed(args, url: str, rng: random.Random) -> Fixture:
     from app import clock
     from app.auth.principal import Principal, Role
     from app.db import session_scope
-    from app.elders.models import Elder, ElderEnrolment
     from app.jobs.service import run_issue
+    from app.models.elders import Elder, ElderEnrolment
+    from app.models.reference import CatalogueItem
     from app.providers import service as provider_service
     from app.providers.schemas import ProviderKind
-    from app.reference.models import CatalogueItem
     from app.rules.eligibility import (
         Benefit,
         DisabilityLevel,
@@ -156,9 +156,7 @@ def seed(args, url: str, rng: random.Random) -> Fixture:
         number = body + ric.calc_check_digit(body + "0")
         assert normalise_id_number(number) == number, "bench generated an invalid ID number"
         level = rng.choice(["moderate", "severe", "severe", "complete"])
-        residency = rng.choices(
-            ["beijing_hukou", "residence_permit", "institution_resident"], [85, 10, 5]
-        )[0]
+        residency = rng.choices(["beijing_hukou", "residence_permit", "institution_resident"], [85, 10, 5])[0]
         benefits = ["ltci"] if rng.random() < 0.15 else []
         assessed_on = date(2026, 1, 1) + timedelta(days=rng.randrange(300))
         facts = EligibilityFacts(
@@ -265,7 +263,7 @@ def _many_stations(count: int, actor: str, now) -> list[ProviderInfo]:
 
     from app.auth.security import hash_secret
     from app.db import session_scope
-    from app.providers.models import Provider
+    from app.models.providers import Provider
 
     rows, infos = [], []
     for serial in range(count):
@@ -320,9 +318,7 @@ class RequestMix:
         self.prefix = f"bench-{os.getpid()}-{seed}-"
         self.counter = 0
         self.home_items = [
-            item
-            for item, (category, _lo, _hi) in fixture.catalogue.items()
-            if category == "home_community"
+            item for item, (category, _lo, _hi) in fixture.catalogue.items() if category == "home_community"
         ]
 
     def amount(self, item: int) -> int:
@@ -338,7 +334,9 @@ class RequestMix:
         ltci = False
         if roll < self.hot_share:
             elder_id, district, _ = rng.choice(self.f.hot)
-            provider = rng.choice(self.f.stations[district]) if rng.random() < 0.7 else rng.choice(self.f.home_care)
+            provider = (
+                rng.choice(self.f.stations[district]) if rng.random() < 0.7 else rng.choice(self.f.home_care)
+            )
             item, amount, kind = 7, rng.randrange(300, 601), "hot"
         elif roll < self.hot_share + 0.01 and self.f.enrolled:
             elder_id, district = rng.choice(self.f.enrolled)
@@ -373,9 +371,7 @@ class RequestMix:
             "item": item,
             "amount_fen": amount,
             "ltci_paid_fen": ltci_paid,
-            "served_at": served_at.astimezone(timezone(timedelta(hours=8))).isoformat(
-                timespec="seconds"
-            ),
+            "served_at": served_at.astimezone(timezone(timedelta(hours=8))).isoformat(timespec="seconds"),
             "id_checked": True,
             "receipt_no": f"R{rng.randrange(10**9):09d}",
         }
@@ -413,9 +409,19 @@ class Server:
         }
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", app,
-                "--host", "127.0.0.1", "--port", str(self.port),
-                "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
             ],  # fmt: skip
             cwd=cwd,
             env=env,
@@ -525,12 +531,16 @@ class RawHttpConnection:
     async def post(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         return await self.request("POST", path, headers, body)
 
-    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in headers.items()
-        ) + f"Content-Length: {len(body)}\r\n\r\n"
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            + f"Content-Length: {len(body)}\r\n\r\n"
+        )
         self.writer.write(head.encode("latin-1") + body)
         try:
             raw = await self.reader.readuntil(b"\r\n\r\n")
@@ -612,8 +622,14 @@ async def race_issue_job(server: Server, admin_token: str, month: str) -> dict:
 
 
 async def run_load(
-    server: Server, mix: RequestMix, clients: int, warmup: float, duration: float,
-    client_kind: str = "raw", balance: bool = True, issue_job=None,
+    server: Server,
+    mix: RequestMix,
+    clients: int,
+    warmup: float,
+    duration: float,
+    client_kind: str = "raw",
+    balance: bool = True,
+    issue_job=None,
 ) -> LoadResult:
     base = server.base
     latencies: list[float] = []
@@ -961,37 +977,62 @@ def profile_in_process(fixture: Fixture, args) -> list[str]:
 
 # --- main ------------------------------------------------------------------------------------
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=float, default=20, help="measured seconds (default 20)")
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds (default 3)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections (default 8)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (default 2)")
-    parser.add_argument("--balance", action=argparse.BooleanOptionalAction, default=True,
-                        help="spread the keep-alive connections evenly over the workers (default); "
-                        "--no-balance keeps them where the kernel put them (often all on one worker)")
-    parser.add_argument("--client", choices=["raw", "httpx"], default="raw",
-                        help="load generator: a minimal asyncio HTTP/1.1 keep-alive client (default) "
-                        "or httpx.AsyncClient (about 10x more client CPU per request)")
+    parser.add_argument(
+        "--balance",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="spread the keep-alive connections evenly over the workers (default); "
+        "--no-balance keeps them where the kernel put them (often all on one worker)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="load generator: a minimal asyncio HTTP/1.1 keep-alive client (default) "
+        "or httpx.AsyncClient (about 10x more client CPU per request)",
+    )
     parser.add_argument("--elders", type=int, default=10_000)
     parser.add_argument("--hot-elders", type=int, default=10)
     parser.add_argument("--hot-share", type=float, default=0.2)
     parser.add_argument("--pgbench-scale", type=int, default=10)
     parser.add_argument("--pgbench-duration", type=int, default=20)
-    parser.add_argument("--profile", choices=["auto", "always", "never"], default="auto",
-                        help="profile when the target is missed (auto), always or never")
+    parser.add_argument(
+        "--profile",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="profile when the target is missed (auto), always or never",
+    )
     parser.add_argument("--profile-seconds", type=int, default=5)
     parser.add_argument("--profile-calls", type=int, default=600)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--rush", action="store_true",
-                        help="the month-start rush: no voucher issued before the load; the issue job "
-                        "is started with the first requests and races them (no warm-up: the rush is "
-                        "measured from its first request)")
-    parser.add_argument("--providers", type=int, default=0,
-                        help="this many more stations, spread over the districts, each with its own "
-                        "key; home services are spread over all stations (as in the city)")
-    parser.add_argument("--ceiling", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run bench/ceiling_app.py, a one-round-trip handler, with the same "
-                        "client and mix, and print it beside the project (default)")
+    parser.add_argument(
+        "--rush",
+        action="store_true",
+        help="the month-start rush: no voucher issued before the load; the issue job "
+        "is started with the first requests and races them (no warm-up: the rush is "
+        "measured from its first request)",
+    )
+    parser.add_argument(
+        "--providers",
+        type=int,
+        default=0,
+        help="this many more stations, spread over the districts, each with its own "
+        "key; home services are spread over all stations (as in the city)",
+    )
+    parser.add_argument(
+        "--ceiling",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run bench/ceiling_app.py, a one-round-trip handler, with the same "
+        "client and mix, and print it beside the project (default)",
+    )
     add_pg_arguments(parser)
     args = parser.parse_args()
     if args.rush:
@@ -1048,8 +1089,16 @@ def main() -> int:
             sampler.start()
             issue_job = (lambda: race_issue_job(server, admin_token, fixture.month)) if args.rush else None
             load = asyncio.run(
-                run_load(server, mix, args.clients, args.warmup, args.duration, args.client, args.balance,
-                         issue_job=issue_job)  # fmt: skip
+                run_load(
+                    server,
+                    mix,
+                    args.clients,
+                    args.warmup,
+                    args.duration,
+                    args.client,
+                    args.balance,
+                    issue_job=issue_job,
+                )  # fmt: skip
             )
             sampler.stop_event.set()
             meter.stop()
@@ -1091,10 +1140,15 @@ def main() -> int:
                     f"without any redemption work, already {'reach' if floor_rps / tps >= TARGET_RATIO else 'miss'} "
                     f"the ratio target of {TARGET_RATIO}",
                 ])  # fmt: skip
-                print_block("where the time goes (1): py-spy, one uvicorn worker, Python CPU (GIL) samples",
-                            profile_worker(server, RequestMix(fixture, args, seed=args.seed + 1), args))
-                print_block("where the time goes (2): cProfile of app.deps.get_principal + "
-                            "app.redemptions.service.redeem in-process", profile_in_process(fixture, args))
+                print_block(
+                    "where the time goes (1): py-spy, one uvicorn worker, Python CPU (GIL) samples",
+                    profile_worker(server, RequestMix(fixture, args, seed=args.seed + 1), args),
+                )
+                print_block(
+                    "where the time goes (2): cProfile of app.deps.get_principal + "
+                    "app.redemptions.service.redeem in-process",
+                    profile_in_process(fixture, args),
+                )
             retries = server.log_text().count("retrying /api/v1/redemptions")
             errors = [line for line in server.log_text().splitlines() if " ERROR " in line]
             print_block("server log", [
@@ -1110,7 +1164,9 @@ def main() -> int:
     return 0 if passed else 1
 
 
-def run_ceiling(pg: PgServer, name: str, url: str, fixture: Fixture, args, load: LoadResult, tps: float) -> list[str]:
+def run_ceiling(
+    pg: PgServer, name: str, url: str, fixture: Fixture, args, load: LoadResult, tps: float
+) -> list[str]:
     """bench/ceiling_app.py (one round trip per request) under the same load, after the project's
     run was checked (it spends the same vouchers)."""
     from sqlalchemy import text
@@ -1158,7 +1214,9 @@ def check_database(url: str, fixture: Fixture, load: LoadResult) -> list[str]:
             text("SELECT count(*), coalesce(sum(deduction_fen), 0) FROM redemptions WHERE status = 'posted'")
         ).one()
         entries = conn.execute(text("SELECT count(*) FROM journal_entries WHERE kind = 'redeem'")).scalar()
-        keys = conn.execute(text("SELECT count(*), count(*) FILTER (WHERE response_status = 0) FROM idempotency_keys")).one()
+        keys = conn.execute(
+            text("SELECT count(*), count(*) FILTER (WHERE response_status = 0) FROM idempotency_keys")
+        ).one()
         hot = conn.execute(
             text("SELECT min(balance_fen), max(balance_fen) FROM vouchers WHERE elder_id = ANY(:ids)"),
             {"ids": [uuid.UUID(e[0]) for e in fixture.hot]},
@@ -1169,7 +1227,11 @@ def check_database(url: str, fixture: Fixture, load: LoadResult) -> list[str]:
             " WHERE e.kind = 'issue' AND l.account = 'voucher') FROM vouchers WHERE kind = 'monthly'"
         )).one()  # fmt: skip
     ok = posted == load.all_created and deducted == load.all_deducted_fen and entries == posted
-    once = vouchers == len(fixture.elders) + len(fixture.hot) and elders_with_two == 0 and issue_lines == vouchers
+    once = (
+        vouchers == len(fixture.elders) + len(fixture.hot)
+        and elders_with_two == 0
+        and issue_lines == vouchers
+    )
     rush = []
     if load.issue_job is not None:
         job = load.issue_job
@@ -1190,7 +1252,20 @@ def check_database(url: str, fixture: Fixture, load: LoadResult) -> list[str]:
     ]
 
 
-def report(load, tps, meter, pgbench_meter, sampler, verify, verify_body, verify_s, consistency, pgbench_lines, server, args) -> bool:
+def report(
+    load,
+    tps,
+    meter,
+    pgbench_meter,
+    sampler,
+    verify,
+    verify_body,
+    verify_s,
+    consistency,
+    pgbench_lines,
+    server,
+    args,
+) -> bool:
     n = len(load.latencies_ms)
     rps = n / load.duration
     p50, p95, p99 = (percentile(load.latencies_ms, p) for p in (50, 95, 99))
@@ -1198,7 +1273,13 @@ def report(load, tps, meter, pgbench_meter, sampler, verify, verify_body, verify
     errors = sum(c for s, c in load.statuses.items() if s == "exception" or (isinstance(s, int) and s >= 500))
     refusals = n - created - errors
     ratio = rps / tps if tps else float("nan")
-    passed = ratio >= TARGET_RATIO and p99 < TARGET_P99_MS and errors == 0 and "INCONSISTENT" not in " ".join(consistency) and "NOT ONCE" not in " ".join(consistency)
+    passed = (
+        ratio >= TARGET_RATIO
+        and p99 < TARGET_P99_MS
+        and errors == 0
+        and "INCONSISTENT" not in " ".join(consistency)
+        and "NOT ONCE" not in " ".join(consistency)
+    )
 
     print_block("redemptions over HTTP", [
         f"  server: {len(server.workers())} uvicorn workers; machine: {os.cpu_count()} cores; "

@@ -203,10 +203,10 @@ def main() -> int:
         from app.auth.principal import Principal, Role
         from app.db import get_engine, make_session, session_scope
         from app.migrate import upgrade
+        from app.models.settlements import SettlementBatch
         from app.reference.service import policy_for_month
         from app.rules.months import Month
         from app.settlements import service
-        from app.settlements.models import SettlementBatch
         from app.settlements.router import batch_out
 
         month = Month.parse(args.month)

@@ -104,7 +104,9 @@ def _empty_mutable_tables(url: str) -> None:
     tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            holding = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT FROM {t.name})" for t in tables)
+            holding = " UNION ALL ".join(
+                f"SELECT '{t.name}' WHERE EXISTS (SELECT FROM {t.name})" for t in tables
+            )
             used = [row[0] for row in connection.execute(text(holding))]
             if used:
                 connection.execute(text(f"TRUNCATE {', '.join(used)} RESTART IDENTITY CASCADE"))

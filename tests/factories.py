@@ -98,7 +98,9 @@ def elder_body(
     number: str | None = None,
     disability_allowance_tier: int | None = None,
 ) -> dict:
-    extra = {} if disability_allowance_tier is None else {"disability_allowance_tier": disability_allowance_tier}
+    extra = (
+        {} if disability_allowance_tier is None else {"disability_allowance_tier": disability_allowance_tier}
+    )
     return {
         **extra,
         "name": "李秀英",

@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from app.anomalies import service
-from app.anomalies.models import Anomaly
 from app.anomalies.schemas import AnomalyOut, AnomalyPage, AnomalyResolve
 from app.deps import RegistryOfficer, SessionDep, StaffPrincipal
 from app.ids import parse_id
-from app.redemptions.models import Redemption
+from app.models.anomalies import Anomaly
+from app.models.redemptions import Redemption
 from app.routing import TransactionRetryRoute
 from app.rules.anomalies import RULE_CODES, RULES
 from app.rules.months import Month

@@ -37,20 +37,20 @@ from sqlalchemy.orm import Session, aliased
 
 from app import clock
 from app.anomalies.errors import AnomalyAlreadyResolved, AnomalyNotFound
-from app.anomalies.models import Anomaly
 from app.auth.principal import Principal
 from app.auth.scope import district_filter
 from app.config import AnomalySettings, get_settings
 from app.db import UtcDateTime, dialect_insert, lock_for_transaction, sql_random_uuid
-from app.elders.models import Elder, ElderStatusChange
 from app.ids import parse_id
+from app.models.anomalies import Anomaly
+from app.models.elders import Elder, ElderStatusChange
+from app.models.redemptions import Redemption
+from app.models.reference import CatalogueItem, District
+from app.models.vouchers import Voucher
 from app.redemptions.lookups import redemptions_by_ids
-from app.redemptions.models import Redemption
-from app.reference.models import CatalogueItem, District
 from app.rules import anomalies as rules
 from app.rules.anomalies import Thresholds
 from app.rules.months import Month
-from app.vouchers.models import Voucher
 
 R = Redemption
 

@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from app.assessments import service
-from app.assessments.models import Assessment
 from app.assessments.schemas import (
     AssessmentApprove,
     AssessmentCreate,
@@ -27,6 +26,7 @@ from app.assessments.schemas import (
 from app.auth.principal import Principal, Role
 from app.deps import READ_ONLY_METHODS, AnyPrincipal, RegistryOfficer, SessionDep, require_roles
 from app.elders.router import VisibleElder, elder_out
+from app.models.assessments import Assessment
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 from app.schemas import MAX_OFFSET, DistrictCode, MonthText, problem_responses

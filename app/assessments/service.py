@@ -28,12 +28,10 @@ from app.assessments.errors import (
     InvalidScores,
     NotAnAssessmentAgency,
 )
-from app.assessments.models import Assessment
 from app.assessments.schemas import AssessmentCreate
 from app.auth.principal import Principal
 from app.auth.scope import district_filter
 from app.elders import service as elders
-from app.elders.models import Elder, ElderEnrolment
 from app.errors import (
     ElderNotFound,
     Forbidden,
@@ -43,8 +41,11 @@ from app.errors import (
     NotFound,
 )
 from app.ids import parse_id
-from app.providers.models import Provider
-from app.redemptions.models import Redemption
+from app.models.assessments import Assessment
+from app.models.elders import Elder, ElderEnrolment
+from app.models.providers import Provider
+from app.models.redemptions import Redemption
+from app.models.vouchers import Voucher
 from app.reference.service import get_catalogue_item
 from app.rules import assessment as scoring
 from app.rules.eligibility import (
@@ -57,7 +58,6 @@ from app.rules.eligibility import (
 from app.rules.identity import normalise_credit_code
 from app.rules.months import BEIJING, Month
 from app.vouchers import service as vouchers
-from app.vouchers.models import Voucher
 
 AGENCY_KIND = "assessment_agency"
 # 一(四) "评估经办机构不得参与提供由本项目补贴的养老服务", and the assessor's pledge

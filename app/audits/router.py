@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.audits import service
-from app.audits.models import AuditFinding, AuditSample
 from app.audits.schemas import (
     FindingCreate,
     FindingOut,
@@ -26,6 +25,7 @@ from app.audits.schemas import (
 )
 from app.auth.principal import Principal, Role
 from app.deps import SessionDep, StaffPrincipal, require_roles
+from app.models.audits import AuditFinding, AuditSample
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 from app.schemas import MAX_OFFSET, DistrictCode, MonthText, problem_responses

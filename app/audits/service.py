@@ -20,21 +20,21 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.assessments import service as assessments
 from app.audits.errors import ElderNotSampled, InvalidFinding
-from app.audits.models import AuditFinding, AuditFindingRedemption, AuditSample, AuditSampleUnit
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.db import lock_for_transaction
 from app.errors import MonthNotEnded, NotFound
 from app.ids import parse_id
 from app.ledger import service as ledger
-from app.redemptions.models import Redemption
+from app.models.audits import AuditFinding, AuditFindingRedemption, AuditSample, AuditSampleUnit
+from app.models.redemptions import Redemption
+from app.models.settlements import SettlementBatch, SettlementItem
+from app.models.vouchers import Voucher
 from app.reference.service import ensure_district
 from app.rules import sampling
 from app.rules.ledger import Line
 from app.rules.months import Month
 from app.settlements import service as settlements
-from app.settlements.models import SettlementBatch, SettlementItem
-from app.vouchers.models import Voucher
 
 # Batches in these statuses have passed civil review: their money is approved (or paid), so a
 # fake service found there is clawed back rather than excluded.

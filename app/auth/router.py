@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.auth import service
-from app.auth.models import StaffMember
 from app.auth.schemas import StaffCreate, StaffCreated, StaffOut, WhoAmI
 from app.deps import AnyPrincipal, CityAdmin, SessionDep
+from app.models.auth import StaffMember
 from app.routing import TransactionRetryRoute
 from app.schemas import problem_responses
 

@@ -4,10 +4,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.auth.models import StaffMember
 from app.auth.principal import DISTRICT_ROLES, Principal, Role
 from app.auth.security import hash_secret, new_secret
 from app.errors import InvalidRole
+from app.models.auth import StaffMember
 from app.reference.service import ensure_district
 
 

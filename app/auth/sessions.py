@@ -15,10 +15,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.auth.models import StaffMember, StaffSession
 from app.auth.principal import STAFF_ROLES, Principal, Role
 from app.auth.security import hash_secret
 from app.config import get_settings
+from app.models.auth import StaffMember, StaffSession
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
-from app.calendar.models import CalendarOverride
+from app.models.calendar import CalendarOverride
 from app.rules.calendar import WorkingCalendar
 
 # Years the package is asked about: the program and the year its last settlement runs in.

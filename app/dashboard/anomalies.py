@@ -14,7 +14,6 @@ from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 
 from app.anomalies import service as anomalies
-from app.anomalies.models import Anomaly
 from app.auth.sessions import SignedIn
 from app.dashboard.common import (
     CIVIL_ROLES,
@@ -47,6 +46,7 @@ from app.dashboard.web import (
 from app.deps import SessionDep
 from app.errors import ValidationFailed
 from app.ids import parse_id
+from app.models.anomalies import Anomaly
 from app.redemptions.lookups import redemptions_by_ids
 from app.routing import TransactionRetryRoute
 from app.rules import anomalies as rules

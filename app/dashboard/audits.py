@@ -15,7 +15,6 @@ from fastapi import APIRouter, Form, Query, Request
 
 from app import clock
 from app.audits import service as audits
-from app.audits.models import AuditFinding, AuditSample
 from app.dashboard.common import (
     CIVIL_ROLES,
     NOTE_MAX,
@@ -47,8 +46,9 @@ from app.dashboard.web import (
 from app.deps import SessionDep
 from app.errors import ValidationFailed
 from app.ids import parse_id
+from app.models.audits import AuditFinding, AuditSample
+from app.models.redemptions import Redemption
 from app.redemptions.lookups import redemptions_by_ids
-from app.redemptions.models import Redemption
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 

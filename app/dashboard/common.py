@@ -19,17 +19,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.models import StaffMember
 from app.auth.principal import Role
 from app.auth.sessions import SignedIn
 from app.config import get_settings
 from app.dashboard import labels
-from app.elders.models import Elder
 from app.errors import Forbidden, ValidationFailed
 from app.ids import parse_id
-from app.providers.models import Provider
-from app.redemptions.models import Redemption
-from app.reference.models import CatalogueItem
+from app.models.auth import StaffMember
+from app.models.elders import Elder
+from app.models.providers import Provider
+from app.models.redemptions import Redemption
+from app.models.reference import CatalogueItem
 
 # --- who may act -----------------------------------------------------------------------------
 

@@ -34,8 +34,8 @@ from app.dashboard.web import (
     require_confirmation,
 )
 from app.deps import SessionDep
+from app.models.providers import Provider
 from app.providers import service as providers
-from app.providers.models import Provider
 from app.routing import TransactionRetryRoute
 from app.rules.listing import ListingStatus
 from app.rules.months import BEIJING

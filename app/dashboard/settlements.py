@@ -43,13 +43,14 @@ from app.dashboard.web import (
     yuan,
 )
 from app.deps import SessionDep
-from app.elders.models import Elder
 from app.errors import InvalidRejection, NotFound, ValidationFailed
 from app.evidence import service as evidence
 from app.ids import parse_id
-from app.providers.models import Provider
-from app.redemptions.models import Redemption
-from app.reference.models import CatalogueItem
+from app.models.elders import Elder
+from app.models.providers import Provider
+from app.models.redemptions import Redemption
+from app.models.reference import CatalogueItem
+from app.models.settlements import SettlementBatch, SettlementEvent, SettlementItem, SettlementLine
 from app.reports.overview import BatchProgress, batch_progress
 from app.routing import TransactionRetryRoute
 from app.rules.evidence import EVIDENCE_TITLES
@@ -57,7 +58,6 @@ from app.rules.identity import mask_name
 from app.rules.months import Month
 from app.rules.settlement import TRANSITIONS
 from app.settlements import downloads, service, statements
-from app.settlements.models import SettlementBatch, SettlementEvent, SettlementItem, SettlementLine
 
 # Review actions (POST) retry the whole request when the database reports a lost race, as the API does.
 router = APIRouter(prefix="/settlements", route_class=TransactionRetryRoute)

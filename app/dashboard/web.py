@@ -29,9 +29,9 @@ from app.auth.sessions import SignedIn, resolve_session
 from app.config import get_settings
 from app.dashboard import labels
 from app.deps import SessionDep
-from app.elders.models import Elder
 from app.errors import AppError, Forbidden, InvalidMonth, NotFound
-from app.reference.models import District
+from app.models.elders import Elder
+from app.models.reference import District
 from app.rules.money import yuan_text
 from app.rules.months import BEIJING, Month
 

@@ -40,9 +40,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
 from app import clock
-from app.anomalies.models import Anomaly
 from app.auth import service as staff_service
-from app.auth.models import StaffMember
 from app.auth.principal import Principal, Role
 from app.config import get_settings
 from app.demo.data import (
@@ -61,18 +59,20 @@ from app.demo.data import (
     SURNAMES,
 )
 from app.elders import service as elder_service
-from app.elders.models import Elder
 from app.elders.schemas import ElderCreate, ElderSuspend, SuspensionReason
 from app.errors import AppError
 from app.evidence import service as evidence_service
 from app.evidence.storage import get_storage
 from app.ids import parse_id
 from app.jobs import service as jobs
+from app.models.anomalies import Anomaly
+from app.models.auth import StaffMember
+from app.models.elders import Elder
+from app.models.providers import Provider
+from app.models.redemptions import Redemption
 from app.providers import service as provider_service
-from app.providers.models import Provider
 from app.providers.schemas import ProviderKind
 from app.redemptions import service as redemptions
-from app.redemptions.models import Redemption
 from app.redemptions.schemas import RedemptionCreate
 from app.reference.service import get_catalogue_item, program_period
 from app.rules.evidence import EVIDENCE_TITLES, REQUIRED_EVIDENCE

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.config import get_settings
-from app.elders.models import Elder
+from app.models.elders import Elder
 from app.rules import entitlement as rules
 from app.rules.months import Month
 

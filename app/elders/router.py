@@ -8,7 +8,6 @@ from app import clock
 from app.config import get_settings
 from app.deps import READ_ONLY_METHODS, CityAdmin, RegistryOfficer, SessionDep, StaffPrincipal
 from app.elders import service
-from app.elders.models import Elder
 from app.elders.schemas import (
     DeathCorrection,
     ElderApproved,
@@ -24,6 +23,7 @@ from app.elders.schemas import (
     ExpiringAssessmentPage,
     VoucherOut,
 )
+from app.models.elders import Elder
 from app.routing import TransactionRetryRoute
 from app.rules.eligibility import age_on
 from app.rules.identity import mask_id_number

@@ -15,7 +15,6 @@ from app.auth.scope import district_filter, ensure_district_in_scope
 from app.config import get_settings
 from app.elders import entitlement
 from app.elders.errors import ElderDeceased, InvalidDeathDate, NotDeceased
-from app.elders.models import Elder, ElderEnrolment, ElderStatusChange
 from app.elders.schemas import ElderCreate, ElderSuspend, ElderUpdate, SuspensionReason
 from app.errors import (
     ElderExists,
@@ -27,7 +26,9 @@ from app.errors import (
     NotFound,
 )
 from app.ids import parse_id
-from app.providers.models import Provider
+from app.models.elders import Elder, ElderEnrolment, ElderStatusChange
+from app.models.providers import Provider
+from app.models.vouchers import Voucher
 from app.reference.service import ensure_district
 from app.rules.eligibility import (
     ELIGIBLE_LEVELS,
@@ -48,9 +49,8 @@ from app.rules.entitlement import DECEASED, earliest_assessment_valid_on, first_
 from app.rules.identity import birth_date_of, normalise_id_number
 from app.rules.months import Month
 from app.vouchers import service as vouchers
-from app.vouchers.models import Voucher
 
-# The suspension reason an approved assessment below moderate sets (app.elders.models).
+# The suspension reason an approved assessment below moderate sets (app.models.elders).
 ASSESSED_BELOW_MODERATE = "assessed_below_moderate"
 # The status-history reason of a city admin's correction of a mistaken death record.
 DEATH_CORRECTED = "death_record_corrected"

@@ -18,11 +18,11 @@ from app.deps import AnyPrincipal, ProviderTerminal, SessionDep, StaffPrincipal
 from app.errors import EvidenceTooLarge
 from app.evidence import service
 from app.evidence.errors import EvidenceFileMissing
-from app.evidence.models import RedemptionEvidence
 from app.evidence.schemas import EvidenceKind, EvidenceOut, MissingEvidencePage
 from app.evidence.storage import get_storage
+from app.models.evidence import RedemptionEvidence
+from app.models.redemptions import Redemption
 from app.redemptions.lookups import get_visible_redemption
-from app.redemptions.models import Redemption
 from app.routing import TransactionRetryRoute
 from app.schemas import MAX_OFFSET, problem_responses
 from app.settlements.service import get_visible_batch

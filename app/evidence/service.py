@@ -29,14 +29,14 @@ from app.errors import (
     EvidenceTypeNotAllowed,
     NotFound,
 )
-from app.evidence.models import RedemptionEvidence
 from app.evidence.storage import EvidenceStorage, content_key
 from app.ids import parse_id
-from app.providers.models import Provider
-from app.redemptions.models import Redemption
-from app.reference.models import CatalogueItem
+from app.models.evidence import RedemptionEvidence
+from app.models.providers import Provider
+from app.models.redemptions import Redemption
+from app.models.reference import CatalogueItem
+from app.models.settlements import SettlementBatch, SettlementItem
 from app.rules.evidence import REQUIRED_EVIDENCE, evidence_complete
-from app.settlements.models import SettlementBatch, SettlementItem
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from app import clock
 from app.db import lock_for_transaction
 from app.elders.service import refresh_eligibility
 from app.errors import MonthNotCurrent, MonthNotEnded
-from app.jobs.models import JobRun
+from app.models.jobs import JobRun
+from app.models.vouchers import Voucher
 from app.rules.months import Month
 from app.vouchers import service as vouchers
-from app.vouchers.models import Voucher
 
 
 def _start(session: Session, job: str, month: Month, trigger: str) -> JobRun:

@@ -8,12 +8,12 @@ from sqlalchemy import ColumnElement, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.audits.models import AuditFindingRedemption
-from app.ledger.models import JournalEntry, JournalLine
-from app.redemptions.models import Redemption
+from app.models.audits import AuditFindingRedemption
+from app.models.ledger import JournalEntry, JournalLine
+from app.models.redemptions import Redemption
+from app.models.settlements import SettlementItem, SettlementLine
+from app.models.vouchers import Voucher
 from app.rules.ledger import Line, check_balanced
-from app.settlements.models import SettlementItem, SettlementLine
-from app.vouchers.models import Voucher
 
 MAX_REPORTED_MISMATCHES = 100
 

@@ -20,9 +20,9 @@ from app.auth.scope import ensure_district_in_scope
 from app.calendar.service import working_calendar
 from app.errors import ListAlreadyPublished, MonthNotEnded, NoPolicyForMonth, NotFound
 from app.ids import parse_id
-from app.provider_lists.models import ProviderListPublication
-from app.providers.models import Provider, ProviderStatusChange
-from app.reference.models import District
+from app.models.provider_lists import ProviderListPublication
+from app.models.providers import Provider, ProviderStatusChange
+from app.models.reference import District
 from app.reference.service import ensure_district, program_period
 from app.rules.listing import ListingStatus
 from app.rules.months import BEIJING, Month

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from app.deps import READ_ONLY_METHODS, AnyPrincipal, CityWideReader, RegistryOfficer, SessionDep
+from app.models.providers import Provider
 from app.providers import service
-from app.providers.models import Provider
 from app.providers.schemas import (
     AgencyConflictOut,
     ApiKeyOut,

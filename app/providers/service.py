@@ -19,8 +19,8 @@ from app.errors import (
     ProviderExists,
 )
 from app.ids import parse_id
+from app.models.providers import Provider, ProviderStatusChange
 from app.providers.errors import AssessmentAgencyConflict
-from app.providers.models import Provider, ProviderStatusChange
 from app.providers.schemas import ProviderKind
 from app.reference.service import ensure_district
 from app.rules.identity import normalise_credit_code

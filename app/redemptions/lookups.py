@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.errors import NotFound
 from app.ids import parse_id
-from app.redemptions.models import Redemption
+from app.models.redemptions import Redemption
 
 
 def redemptions_by_ids(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Redemption]:

@@ -26,12 +26,12 @@ from app.errors import (
     VoucherClosed,
 )
 from app.ledger import service as ledger
+from app.models.redemptions import Redemption
+from app.models.settlements import SettlementItem
+from app.models.vouchers import Voucher
 from app.redemptions.lookups import get_visible_redemption
-from app.redemptions.models import Redemption
 from app.rules.ledger import reverse_lines
 from app.rules.redemption import Refusal, ReversalFacts, Reversed, decide_reversal
-from app.settlements.models import SettlementItem
-from app.vouchers.models import Voucher
 
 REFUSALS: dict[str, type[AppError]] = {
     error.code: error for error in (AlreadyReversed, InSettlement, MonthClosed, VoucherClosed)

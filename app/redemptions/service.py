@@ -44,8 +44,8 @@ from app.errors import (
     VoucherExhausted,
 )
 from app.ids import parse_id
+from app.models.redemptions import Redemption
 from app.redemptions import pg, store
-from app.redemptions.models import Redemption
 from app.redemptions.plan import RedeemCall, WritePlan, accepted_plan, call_of, redemption_body, refusal_plan
 from app.redemptions.schemas import RedemptionCreate
 from app.reference.service import ReferenceSnapshot, reference_data, reference_data_of

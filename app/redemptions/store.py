@@ -15,15 +15,16 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from app.anomalies.models import Anomaly
 from app.anomalies.service import thresholds
-from app.assessments.models import Assessment
 from app.db import dialect_insert
 from app.elders import entitlement
-from app.elders.models import Elder, ElderEnrolment, ElderStatusChange
-from app.ledger.models import JournalEntry, JournalLine
-from app.providers.models import Provider
-from app.redemptions.models import IdempotencyKey, Redemption
+from app.models.anomalies import Anomaly
+from app.models.assessments import Assessment
+from app.models.elders import Elder, ElderEnrolment, ElderStatusChange
+from app.models.ledger import JournalEntry, JournalLine
+from app.models.providers import Provider
+from app.models.redemptions import IdempotencyKey, Redemption
+from app.models.vouchers import Voucher
 from app.redemptions.plan import RedeemCall, WritePlan
 from app.reference.service import reference_data, terms_for
 from app.rules.entitlement import due_at_month_start
@@ -37,7 +38,6 @@ from app.rules.redemption import (
     VoucherFacts,
     voucher_kind_for,
 )
-from app.vouchers.models import Voucher
 
 
 def claim_key(session: Session, call: RedeemCall, now: datetime) -> bool:

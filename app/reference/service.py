@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.errors import NoPolicyForMonth, UnknownDistrict
-from app.reference.models import CatalogueItem, District, PolicyRule, ProgramPeriod
+from app.models.reference import CatalogueItem, District, PolicyRule, ProgramPeriod
 from app.rules.months import Month
 from app.rules.policy import PolicyTerms, terms_in_force
 from app.rules.policy import ProgramPeriod as ProgramPeriodTerms

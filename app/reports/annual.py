@@ -12,18 +12,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.anomalies.models import Anomaly
-from app.audits.models import AuditFinding, AuditSample
 from app.auth.principal import Principal
 from app.auth.scope import ensure_district_in_scope
-from app.elders.models import Elder
-from app.providers.models import Provider
-from app.reference.models import District
+from app.models.anomalies import Anomaly
+from app.models.audits import AuditFinding, AuditSample
+from app.models.elders import Elder
+from app.models.providers import Provider
+from app.models.reference import District
+from app.models.sanctions import BlacklistEntry, RectificationOrder
 from app.reference.service import ensure_district, program_period
 from app.reports.service import MonthFigures, PeriodFigures, monthly_figures, period_total
 from app.rules.months import BEIJING, Month
 from app.rules.reports import annual_due_on, summary_months
-from app.sanctions.models import BlacklistEntry, RectificationOrder
 
 
 @dataclass

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.calendar.service import working_calendar
-from app.providers.models import Provider
-from app.redemptions.models import Redemption
+from app.models.providers import Provider
+from app.models.redemptions import Redemption
+from app.models.settlements import SettlementBatch
 from app.reports.service import MonthFigures, monthly_figures
 from app.rules.calendar import working_days_between
 from app.rules.months import Month
 from app.rules.settlement import current_deadline, is_overdue
-from app.settlements.models import SettlementBatch
 from app.settlements.service import batch_deadlines
 
 TOP_PROVIDERS = 10

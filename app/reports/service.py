@@ -17,15 +17,15 @@ from app import clock
 from app.auth.principal import Principal
 from app.auth.scope import ensure_district_in_scope
 from app.calendar.service import working_calendar
-from app.ledger.models import JournalEntry, JournalLine
-from app.redemptions.models import Redemption
-from app.reference.models import District
+from app.models.ledger import JournalEntry, JournalLine
+from app.models.redemptions import Redemption
+from app.models.reference import District
+from app.models.settlements import SettlementBatch
+from app.models.vouchers import Voucher
 from app.reference.service import ensure_district
 from app.rules.months import Month
 from app.rules.reports import quarter_months, report_due_on, utilisation_text
 from app.rules.settlement import deadlines, is_overdue
-from app.settlements.models import SettlementBatch
-from app.vouchers.models import Voucher
 
 CATEGORIES = ("home_community", "institution")
 # Batches whose money is committed: finance approved them (payment) or they are paid (settled).

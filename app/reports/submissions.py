@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
-from app.reference.models import District
+from app.models.reference import District
+from app.models.reports import ReportSubmission
 from app.reference.service import ensure_district
 from app.reports.annual import annual_report
 from app.reports.errors import ReportAlreadySubmitted, ReportNotDue
-from app.reports.models import ReportSubmission
 from app.reports.service import quarterly_report
 from app.rules.reports import (
     annual_due_on,

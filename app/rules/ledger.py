@@ -8,7 +8,7 @@ from uuid import UUID
 
 @dataclass(frozen=True)
 class Line:
-    account: str  # one of app.ledger.models.ACCOUNTS
+    account: str  # one of app.models.ledger.ACCOUNTS
     amount_fen: int
     voucher_id: UUID | None = None
     provider_id: UUID | None = None

@@ -13,13 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from app.deps import READ_ONLY_METHODS, AnyPrincipal, CityAdmin, RegistryOfficer, SessionDep
+from app.models.providers import Provider
+from app.models.sanctions import BlacklistEntry, RectificationOrder
 from app.providers import service as providers
-from app.providers.models import Provider
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 from app.rules.sanctions import RectificationStatus
 from app.sanctions import service
-from app.sanctions.models import BlacklistEntry, RectificationOrder
 from app.sanctions.schemas import (
     BlacklistCreate,
     BlacklistLift,

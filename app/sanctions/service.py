@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.audits.models import AuditFinding
 from app.auth.principal import Principal
 from app.auth.scope import district_filter
 from app.calendar.service import working_calendar
@@ -27,8 +26,10 @@ from app.config import get_settings
 from app.db import lock_for_transaction
 from app.errors import NotFound
 from app.ids import parse_id
+from app.models.audits import AuditFinding
+from app.models.providers import Provider, ProviderStatusChange
+from app.models.sanctions import BlacklistEntry, RectificationOrder, RectificationOrderFinding
 from app.providers import service as providers
-from app.providers.models import Provider, ProviderStatusChange
 from app.reference.service import ensure_district
 from app.rules.identity import normalise_credit_code
 from app.rules.listing import ListingStatus, may_change
@@ -52,7 +53,6 @@ from app.sanctions.errors import (
     RectificationAlreadyOpen,
     RectificationClosed,
 )
-from app.sanctions.models import BlacklistEntry, RectificationOrder, RectificationOrderFinding
 
 AUTOMATIC_ACTOR = "system:rectification_trigger"
 KINDS = ("suspension", "disqualification", "blacklist", "rectification")

@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.sandbox.models import SandboxClock
+from app.models.sandbox import SandboxClock
 
 
 def frozen_at(session: Session) -> datetime | None:

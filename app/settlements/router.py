@@ -9,14 +9,14 @@ from app import clock
 from app.auth.principal import Role
 from app.calendar.service import working_calendar
 from app.deps import SessionDep, StaffPrincipal, require_roles
-from app.providers.models import Provider
+from app.models.providers import Provider
+from app.models.settlements import SettlementBatch, SettlementItem, SettlementLine
 from app.routing import TransactionRetryRoute
 from app.rules.calendar import working_days_between
 from app.rules.months import Month
 from app.rules.settlement import current_deadline, is_overdue
 from app.schemas import DistrictCode, MonthText, problem_responses
 from app.settlements import service
-from app.settlements.models import SettlementBatch, SettlementItem, SettlementLine
 from app.settlements.schemas import BatchOut, CivilReview, FinanceReview, Payment, SettlementCreate
 
 router = APIRouter(

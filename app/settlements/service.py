@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.audits.models import AuditFindingRedemption
 from app.auth.principal import Principal, Role
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.calendar.service import working_calendar
@@ -29,12 +28,13 @@ from app.errors import (
 )
 from app.ids import parse_id
 from app.ledger import service as ledger
-from app.redemptions.models import Redemption
+from app.models.audits import AuditFindingRedemption
+from app.models.redemptions import Redemption
+from app.models.settlements import SettlementBatch, SettlementEvent, SettlementItem, SettlementLine
 from app.reference.service import ensure_district, policy_for_month
 from app.rules.ledger import Line
 from app.rules.months import Month
 from app.rules.settlement import Deadlines, current_deadline, deadlines, is_overdue, split_funding, transition
-from app.settlements.models import SettlementBatch, SettlementEvent, SettlementItem, SettlementLine
 
 
 def batch_deadlines(session: Session, batch: SettlementBatch) -> Deadlines:

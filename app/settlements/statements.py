@@ -24,18 +24,18 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
-from app.elders.models import Elder
 from app.errors import NotFound
 from app.ids import parse_id
-from app.providers.models import Provider
-from app.redemptions.models import Redemption
-from app.reference.models import CatalogueItem, District
+from app.models.elders import Elder
+from app.models.providers import Provider
+from app.models.redemptions import Redemption
+from app.models.reference import CatalogueItem, District
+from app.models.settlements import SettlementBatch, SettlementItem, SettlementLine
 from app.reports import xlsx
 from app.rules.identity import mask_name
 from app.rules.money import yuan_text
 from app.rules.months import BEIJING, Month
 from app.rules.settlement import is_overdue
-from app.settlements.models import SettlementBatch, SettlementItem, SettlementLine
 from app.settlements.service import batch_deadlines
 
 CHUNK_ROWS = 1000

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
-import app.db
-
-
-revision: str = '0006'
-down_revision: str | None = '0005'
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -36,6 +32,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE vouchers RESET (fillfactor)")
     with op.batch_alter_table("vouchers") as batch:
-        batch.create_foreign_key(op.f("fk_vouchers_district_code_districts"), "districts", ["district_code"], ["code"])
+        batch.create_foreign_key(
+            op.f("fk_vouchers_district_code_districts"), "districts", ["district_code"], ["code"]
+        )
     op.drop_index(op.f("ix_vouchers_month"), table_name="vouchers")
     op.create_index(op.f("ix_vouchers_month"), "vouchers", ["month", "status"], unique=False)

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
-import app.db
-
-
-revision: str = '0007'
-down_revision: str | None = '0006'
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -35,5 +31,8 @@ def downgrade() -> None:
             op.f("fk_settlement_items_redemption_id_redemptions"), "redemptions", ["redemption_id"], ["id"]
         )
         batch.create_foreign_key(
-            op.f("fk_settlement_items_batch_id_settlement_batches"), "settlement_batches", ["batch_id"], ["id"]
+            op.f("fk_settlement_items_batch_id_settlement_batches"),
+            "settlement_batches",
+            ["batch_id"],
+            ["id"],
         )

@@ -45,13 +45,10 @@ def upgrade() -> None:
         f"WHERE category NOT IN ({categories}) OR {complete_by_category}"
     )
 
-
     op.add_column("settlement_batches", sa.Column("overdue_stage", sa.String(length=16), nullable=True))
     # A batch flagged before this revision was flagged in the stage it was in then; the stage is
     # not recorded, so take its current one (at worst a later stage goes unflagged once).
-    op.execute(
-        "UPDATE settlement_batches SET overdue_stage = status WHERE overdue_flagged_at IS NOT NULL"
-    )
+    op.execute("UPDATE settlement_batches SET overdue_stage = status WHERE overdue_flagged_at IS NOT NULL")
 
 
 def downgrade() -> None:

@@ -16,16 +16,20 @@ from alembic import op
 
 import app.db
 
-
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 JOURNAL_KINDS_BEFORE = ("issue", "redeem", "reverse", "expire", "revoke", "reject", "pay")
 JOURNAL_KINDS_AFTER = (*JOURNAL_KINDS_BEFORE, "clawback")
 JOURNAL_ACCOUNTS_BEFORE = (
-    "voucher", "provider_payable", "program_issued", "program_released", "program_rejected", "program_paid",
+    "voucher",
+    "provider_payable",
+    "program_issued",
+    "program_released",
+    "program_rejected",
+    "program_paid",
 )
 JOURNAL_ACCOUNTS_AFTER = (*JOURNAL_ACCOUNTS_BEFORE, "program_clawback")
 
@@ -45,10 +49,16 @@ def upgrade() -> None:
         sa.Column("drawn_at", app.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("drawn_by", sa.String(length=64), nullable=False),
         sa.CheckConstraint("kind IN ('redemption', 'assessment')", name=op.f("ck_audit_samples_kind")),
-        sa.CheckConstraint("sample_size >= 0 AND sample_size <= population", name=op.f("ck_audit_samples_size")),
-        sa.ForeignKeyConstraint(["district_code"], ["districts.code"], name=op.f("fk_audit_samples_district_code_districts")),
+        sa.CheckConstraint(
+            "sample_size >= 0 AND sample_size <= population", name=op.f("ck_audit_samples_size")
+        ),
+        sa.ForeignKeyConstraint(
+            ["district_code"], ["districts.code"], name=op.f("fk_audit_samples_district_code_districts")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_samples")),
-        sa.UniqueConstraint("district_code", "month", "kind", name=op.f("uq_audit_samples_district_code_month_kind")),
+        sa.UniqueConstraint(
+            "district_code", "month", "kind", name=op.f("uq_audit_samples_district_code_month_kind")
+        ),
     )
     op.create_table(
         "audit_sample_units",
@@ -57,10 +67,14 @@ def upgrade() -> None:
         sa.Column("stratum", sa.String(length=64), nullable=False),
         sa.Column("drawn", sa.Boolean(), nullable=False),
         sa.Column("draw_position", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["sample_id"], ["audit_samples.id"], name=op.f("fk_audit_sample_units_sample_id_audit_samples")),
+        sa.ForeignKeyConstraint(
+            ["sample_id"], ["audit_samples.id"], name=op.f("fk_audit_sample_units_sample_id_audit_samples")
+        ),
         sa.PrimaryKeyConstraint("sample_id", "elder_id", name=op.f("pk_audit_sample_units")),
     )
-    op.create_index(op.f("ix_audit_sample_units_sample_id"), "audit_sample_units", ["sample_id", "drawn"], unique=False)
+    op.create_index(
+        op.f("ix_audit_sample_units_sample_id"), "audit_sample_units", ["sample_id", "drawn"], unique=False
+    )
     op.create_table(
         "audit_findings",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -79,12 +93,20 @@ def upgrade() -> None:
             "outcome IN ('genuine', 'fake_service', 'poor_quality', 'low_satisfaction')",
             name=op.f("ck_audit_findings_outcome"),
         ),
-        sa.ForeignKeyConstraint(["district_code"], ["districts.code"], name=op.f("fk_audit_findings_district_code_districts")),
-        sa.ForeignKeyConstraint(["provider_id"], ["providers.id"], name=op.f("fk_audit_findings_provider_id_providers")),
-        sa.ForeignKeyConstraint(["sample_id"], ["audit_samples.id"], name=op.f("fk_audit_findings_sample_id_audit_samples")),
+        sa.ForeignKeyConstraint(
+            ["district_code"], ["districts.code"], name=op.f("fk_audit_findings_district_code_districts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["provider_id"], ["providers.id"], name=op.f("fk_audit_findings_provider_id_providers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["sample_id"], ["audit_samples.id"], name=op.f("fk_audit_findings_sample_id_audit_samples")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_findings")),
     )
-    op.create_index(op.f("ix_audit_findings_district_code"), "audit_findings", ["district_code", "month"], unique=False)
+    op.create_index(
+        op.f("ix_audit_findings_district_code"), "audit_findings", ["district_code", "month"], unique=False
+    )
     op.create_index(op.f("ix_audit_findings_provider_id"), "audit_findings", ["provider_id"], unique=False)
     op.create_index(op.f("ix_audit_findings_sample_id"), "audit_findings", ["sample_id"], unique=False)
     op.create_table(
@@ -95,11 +117,27 @@ def upgrade() -> None:
         sa.Column("district_code", sa.String(length=6), nullable=False),
         sa.Column("deduction_fen", sa.BigInteger(), nullable=False),
         sa.Column("effect", sa.String(length=10), nullable=False),
-        sa.CheckConstraint("effect IN ('none', 'excluded', 'clawback')", name=op.f("ck_audit_finding_redemptions_effect")),
-        sa.ForeignKeyConstraint(["district_code"], ["districts.code"], name=op.f("fk_audit_finding_redemptions_district_code_districts")),
-        sa.ForeignKeyConstraint(["finding_id"], ["audit_findings.id"], name=op.f("fk_audit_finding_redemptions_finding_id_audit_findings")),
-        sa.ForeignKeyConstraint(["provider_id"], ["providers.id"], name=op.f("fk_audit_finding_redemptions_provider_id_providers")),
-        sa.ForeignKeyConstraint(["redemption_id"], ["redemptions.id"], name=op.f("fk_audit_finding_redemptions_redemption_id_redemptions")),
+        sa.CheckConstraint(
+            "effect IN ('none', 'excluded', 'clawback')", name=op.f("ck_audit_finding_redemptions_effect")
+        ),
+        sa.ForeignKeyConstraint(
+            ["district_code"],
+            ["districts.code"],
+            name=op.f("fk_audit_finding_redemptions_district_code_districts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["finding_id"],
+            ["audit_findings.id"],
+            name=op.f("fk_audit_finding_redemptions_finding_id_audit_findings"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["provider_id"], ["providers.id"], name=op.f("fk_audit_finding_redemptions_provider_id_providers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["redemption_id"],
+            ["redemptions.id"],
+            name=op.f("fk_audit_finding_redemptions_redemption_id_redemptions"),
+        ),
         sa.PrimaryKeyConstraint("finding_id", "redemption_id", name=op.f("pk_audit_finding_redemptions")),
     )
     op.create_index(
@@ -111,12 +149,16 @@ def upgrade() -> None:
         sqlite_where=sa.text("effect <> 'none'"),
     )
     with op.batch_alter_table("settlement_lines") as batch:
-        batch.add_column(sa.Column("clawback_fen", sa.BigInteger(), server_default=sa.text("0"), nullable=False))
+        batch.add_column(
+            sa.Column("clawback_fen", sa.BigInteger(), server_default=sa.text("0"), nullable=False)
+        )
         batch.create_check_constraint(
             "clawback_in_range", "clawback_fen >= 0 AND clawback_fen <= payable_fen"
         )
     with op.batch_alter_table("settlement_batches") as batch:
-        batch.add_column(sa.Column("clawback_fen", sa.BigInteger(), server_default=sa.text("0"), nullable=False))
+        batch.add_column(
+            sa.Column("clawback_fen", sa.BigInteger(), server_default=sa.text("0"), nullable=False)
+        )
         batch.create_check_constraint(
             "clawback_in_range", "clawback_fen >= 0 AND clawback_fen <= payable_fen"
         )
@@ -154,14 +196,21 @@ def _set_journal_checks(kinds: tuple[str, ...], accounts: tuple[str, ...]) -> No
         op.drop_constraint(op.f("ck_journal_entries_kind"), "journal_entries", type_="check")
         op.create_check_constraint(op.f("ck_journal_entries_kind"), "journal_entries", _in("kind", kinds))
         op.drop_constraint(op.f("ck_journal_lines_account"), "journal_lines", type_="check")
-        op.create_check_constraint(op.f("ck_journal_lines_account"), "journal_lines", _in("account", accounts))
+        op.create_check_constraint(
+            op.f("ck_journal_lines_account"), "journal_lines", _in("account", accounts)
+        )
         return
     metadata = sa.MetaData()
     entries = sa.Table(
         "journal_entries",
         metadata,
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("district_code", sa.String(6), sa.ForeignKey("districts.code", name="fk_journal_entries_district_code_districts"), nullable=False),
+        sa.Column(
+            "district_code",
+            sa.String(6),
+            sa.ForeignKey("districts.code", name="fk_journal_entries_district_code_districts"),
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("redemption_id", sa.Uuid(), nullable=True),
@@ -176,7 +225,12 @@ def _set_journal_checks(kinds: tuple[str, ...], accounts: tuple[str, ...]) -> No
         "journal_lines",
         metadata,
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("entry_id", sa.Integer(), sa.ForeignKey("journal_entries.id", name="fk_journal_lines_entry_id_journal_entries"), nullable=False),
+        sa.Column(
+            "entry_id",
+            sa.Integer(),
+            sa.ForeignKey("journal_entries.id", name="fk_journal_lines_entry_id_journal_entries"),
+            nullable=False,
+        ),
         sa.Column("district_code", sa.String(6), nullable=False),
         sa.Column("account", sa.String(20), nullable=False),
         sa.Column("voucher_id", sa.Uuid(), nullable=True),
@@ -184,8 +238,13 @@ def _set_journal_checks(kinds: tuple[str, ...], accounts: tuple[str, ...]) -> No
         sa.Column("amount_fen", sa.BigInteger(), nullable=False),
         sa.CheckConstraint(_in("account", accounts), name="ck_journal_lines_account"),
         sa.CheckConstraint("amount_fen <> 0", name="ck_journal_lines_non_zero"),
-        sa.CheckConstraint("(account = 'voucher') = (voucher_id IS NOT NULL)", name="ck_journal_lines_voucher_account"),
-        sa.CheckConstraint("(account = 'provider_payable') = (provider_id IS NOT NULL)", name="ck_journal_lines_provider_account"),
+        sa.CheckConstraint(
+            "(account = 'voucher') = (voucher_id IS NOT NULL)", name="ck_journal_lines_voucher_account"
+        ),
+        sa.CheckConstraint(
+            "(account = 'provider_payable') = (provider_id IS NOT NULL)",
+            name="ck_journal_lines_provider_account",
+        ),
         sa.Index("ix_journal_lines_voucher_id", "voucher_id"),
         sa.Index("ix_journal_lines_entry_id", "entry_id"),
         sa.Index("ix_journal_lines_provider_id", "provider_id"),

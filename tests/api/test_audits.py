@@ -300,7 +300,7 @@ def tamper(statement) -> None:
 
 def rejection_reasons(batch_id: str) -> dict[str, str]:
     from app.db import session_scope
-    from app.settlements.models import SettlementItem
+    from app.models.settlements import SettlementItem
 
     with session_scope(write=False) as session:
         rows = session.execute(
@@ -443,7 +443,7 @@ def test_a_larger_stratified_population_recomputes_too(client):
 def test_a_changed_drawn_flag_fails_verification(client, march, sample):
     """Moving the drawn mark from the drawn elder to another one in the stored units breaks
     draw_matches (the seed and population still say who must be drawn)."""
-    from app.audits.models import AuditSampleUnit
+    from app.models.audits import AuditSampleUnit
 
     sid = uuid.UUID(sample["id"])
     drawn_id = uuid.UUID(sample["elder_ids"][0])
@@ -465,7 +465,7 @@ def test_a_changed_drawn_flag_fails_verification(client, march, sample):
 
 def test_a_dropped_drawn_flag_fails_verification(client, march, sample):
     """A stored sample missing its drawn elder (fewer members than sample_size) does not verify."""
-    from app.audits.models import AuditSampleUnit
+    from app.models.audits import AuditSampleUnit
 
     tamper(
         update(AuditSampleUnit)
@@ -478,7 +478,7 @@ def test_a_dropped_drawn_flag_fails_verification(client, march, sample):
 
 def test_a_changed_seed_fails_verification(client, march, sample):
     """A seed rewritten in the database (one that draws another elder) breaks draw_matches."""
-    from app.audits.models import AuditSample
+    from app.models.audits import AuditSample
 
     units = population_units(client, sample["id"])
     forged = next(
@@ -1105,8 +1105,8 @@ def test_the_cli_draws_the_same_sample_and_verifies_it(client, march):
         runner.invoke(app, ["audit", "sample", "--district", DISTRICT, "--month", "2026-04"]).exit_code == 2
     )
 
-    from app.audits.models import AuditSample
     from app.db import session_scope
+    from app.models.audits import AuditSample
 
     with session_scope() as session:
         session.execute(

@@ -141,10 +141,10 @@ def _cases():
     """(id, endpoint name, how to send) for every bad request of the sweep."""
     for name, ep in ENDPOINTS.items():
 
-        def case(label, **send):
+        def case(label, name=name, **send):
             return pytest.param(name, send, id=f"{name}-{label}")
 
-        def schema_case(label, **send):
+        def schema_case(label, name=name, **send):
             # A plain schema violation: must be 422 VALIDATION_ERROR with an ``errors`` list.
             return pytest.param(name, {**send, "schema_violation": True}, id=f"{name}-{label}")
 

@@ -137,7 +137,7 @@ def test_verify_with_a_revocation(client):
 # --- verify finds what is wrong ------------------------------------------------------------------
 def test_verify_reports_a_tampered_voucher_balance(client):
     from app.db import session_scope
-    from app.vouchers.models import Voucher
+    from app.models.vouchers import Voucher
 
     elder = approved_elder(client)
     with session_scope() as session:
@@ -157,7 +157,7 @@ def test_verify_reports_a_tampered_voucher_balance(client):
 def test_verify_reports_an_unbalanced_entry(client):
     from app import clock
     from app.db import session_scope
-    from app.ledger.models import JournalEntry, JournalLine
+    from app.models.ledger import JournalEntry, JournalLine
 
     approved_elder(client)
     with session_scope() as session:
@@ -184,7 +184,7 @@ def test_verify_reports_an_unbalanced_entry(client):
 
 def test_journal_lines_cannot_be_updated(client):
     from app.db import session_scope
-    from app.ledger.models import JournalLine
+    from app.models.ledger import JournalLine
 
     approved_elder(client)
     with pytest.raises(DatabaseError):
@@ -198,7 +198,7 @@ def test_every_stored_entry_sums_to_zero(client):
     from sqlalchemy import func
 
     from app.db import session_scope
-    from app.ledger.models import JournalLine
+    from app.models.ledger import JournalLine
 
     station = make_provider(client)
     elders = [approved_elder(client) for _ in range(3)]

@@ -237,7 +237,7 @@ def test_scheduler_second_holder_gets_nothing_while_the_first_holds_the_lease(cl
 def test_scheduler_lease_passes_on_once_it_has_lapsed(client, march):
     from app import clock
     from app.db import session_scope
-    from app.jobs.models import SchedulerLease
+    from app.models.jobs import SchedulerLease
     from app.scheduler import run_due_jobs
 
     set_clock(client, "2026-03-20T10:00:00+08:00")

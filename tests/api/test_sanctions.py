@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app import clock
-from app.audits.models import AuditFinding, AuditSample
 from app.config import get_settings
 from app.db import session_scope
-from app.sanctions.models import BlacklistEntry, RectificationOrder
+from app.models.audits import AuditFinding, AuditSample
+from app.models.sanctions import BlacklistEntry, RectificationOrder
 from app.sanctions.service import on_finding_recorded
 from tests.conftest import admin_headers
 from tests.factories import (

@@ -207,7 +207,7 @@ def funding_of(payable: int) -> dict:
 def journal_payable(district_code: str, month: date, kinds: tuple[str, ...]) -> int:
     """Sum of the provider_payable lines of the journal entries of these kinds."""
     from app.db import session_scope
-    from app.ledger.models import JournalEntry, JournalLine
+    from app.models.ledger import JournalEntry, JournalLine
 
     with session_scope(write=False) as session:
         return int(
@@ -484,7 +484,7 @@ def test_the_whole_flow_with_audit_reconciliation_and_verify(client, january):
     assert (b["rejected_fen"], b["payable_fen"]) == (44938, 0)
     # Each rejected item keeps its own reason; the first reason stays when resubmitted.
     from app.db import session_scope
-    from app.settlements.models import SettlementItem
+    from app.models.settlements import SettlementItem
 
     with session_scope(write=False) as session:
         reasons = dict(
@@ -954,7 +954,7 @@ def test_the_daily_job_flags_each_overdue_stage_once(client, january, batch):
     current stage is past its deadline: once per stage, each flag an audit row."""
     from app.db import session_scope
     from app.jobs.service import run_flag_overdue
-    from app.settlements.models import SettlementBatch
+    from app.models.settlements import SettlementBatch
 
     bid = batch["id"]
 

@@ -333,8 +333,8 @@ def test_revoke_service_releases_the_remaining_balance_into_the_journal(client):
     from sqlalchemy import select
 
     from app.db import session_scope
+    from app.models.vouchers import Voucher
     from app.vouchers import service as vouchers
-    from app.vouchers.models import Voucher
 
     elder = approved_elder(client)
     provider = make_provider(client)

@@ -88,7 +88,7 @@ def march_with_vouchers(live_server, admin):
 
 def stale_lease_of_a_dead_scheduler() -> None:
     from app.db import session_scope
-    from app.jobs.models import SchedulerLease
+    from app.models.jobs import SchedulerLease
     from app.scheduler import LEASE_NAME
 
     with session_scope() as session:

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from app import clock
-from app.auth.models import StaffMember, StaffSession
 from app.db import session_scope
 from app.main import create_app
+from app.models.auth import StaffMember, StaffSession
 from tests.conftest import ADMIN_TOKEN
 from tests.dashboard.pages import DASHBOARD, csrf_token, sign_in, signed_in_staff
 from tests.factories import make_provider, staff
