@@ -879,9 +879,9 @@ def staff_create(
     district: Annotated[str | None, typer.Option(help="District code for district roles")] = None,
 ) -> None:
     """Create a staff account and print its token once."""
-    from app.auth import service
     from app.auth.principal import Role
     from app.db import session_scope
+    from app.staff import service
 
     try:
         parsed_role = Role(role)

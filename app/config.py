@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.rules.anomalies import Thresholds
+
 PLACEHOLDER_SECRETS = {
     "",
     "changeme",
@@ -152,3 +154,16 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+_thresholds: tuple[AnomalySettings, Thresholds] | None = None
+
+
+def anomaly_thresholds() -> Thresholds:
+    """The anomaly thresholds of the settings in force, converted once per settings object
+    (every redemption asks; tests reload the settings)."""
+    global _thresholds
+    settings = get_settings().anomalies
+    if _thresholds is None or _thresholds[0] is not settings:
+        _thresholds = (settings, Thresholds.of(settings.model_dump()))
+    return _thresholds[1]

@@ -211,11 +211,14 @@ def make_session(*, write: bool, engine: Engine | None = None) -> Session:
 
 @contextmanager
 def session_scope(*, write: bool = True, engine: Engine | None = None) -> Iterator[Session]:
-    """One transaction: commit when the block ends normally, roll back on any exception."""
+    """One transaction: commit when the block ends normally, roll back on any exception. A
+    session marked ``abandoned`` (a request retry gave up on it, app.routing) is only closed: its
+    transaction already failed."""
     session = make_session(write=write, engine=engine)
     try:
         yield session
-        session.commit()
+        if not session.info.get("abandoned"):
+            session.commit()
     except BaseException:
         session.rollback()
         raise

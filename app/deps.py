@@ -19,7 +19,7 @@ from app.auth import terminals
 from app.auth.principal import STAFF_ROLES, Principal, Role
 from app.auth.security import hash_secret, same_secret
 from app.config import get_settings
-from app.db import make_session, session_scope
+from app.db import session_scope
 from app.errors import Forbidden, InvalidToken, Unauthenticated
 from app.models.auth import StaffMember
 from app.models.providers import Provider
@@ -29,24 +29,14 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's one transaction: committed when the handler returns, rolled back on any
-    error. Writing requests take SQLite's write lock up front; reads stay concurrent.
-
-    A session abandoned by a retry (app.routing) is only closed: its transaction already failed.
-    """
-    session = make_session(write=request.method not in READ_ONLY_METHODS)
-    if not hasattr(request.state, "db_sessions"):
-        request.state.db_sessions = []
-    request.state.db_sessions.append(session)
-    try:
+    """The request's one transaction (``db.session_scope``): committed when the handler returns,
+    rolled back on any error. Writing requests take SQLite's write lock up front; reads stay
+    concurrent. The routing retry (app.routing) finds the request's sessions on its state."""
+    with session_scope(write=request.method not in READ_ONLY_METHODS) as session:
+        if not hasattr(request.state, "db_sessions"):
+            request.state.db_sessions = []
+        request.state.db_sessions.append(session)
         yield session
-        if not session.info.get("abandoned"):
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": the commit runs when the handler returns and before the response is sent,

@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse
 from app.anomalies.router import router as anomalies_router
 from app.assessments.router import router as assessments_router
 from app.audits.router import router as audits_router
-from app.auth.router import router as staff_router
 from app.calendar.router import router as calendar_router
 from app.config import get_settings
 from app.dashboard.app import create_dashboard
@@ -34,6 +33,7 @@ from app.sanctions.router import router as sanctions_router
 from app.sandbox.router import router as sandbox_router
 from app.settlements.router import router as settlements_router
 from app.settlements.statements_router import router as statements_router
+from app.staff.router import router as staff_router
 
 API_PREFIX = "/api/v1"
 DASHBOARD_PREFIX = "/dashboard"

@@ -17,7 +17,7 @@ of the month (app.anomalies.service.scan_month; --dismiss-share of the warnings 
 redemption audit samples of both months (app.audits.service.draw_sample) with --findings
 findings (record_finding), --rectifications open rectification orders (open_rectification), the
 month's settlement batch (app.settlements.service.build_batch); VACUUM ANALYZE.
-A district_civil officer of the district (app.auth.service.create_staff) is signed in
+A district_civil officer of the district (app.staff.service.create_staff) is signed in
 (app.auth.sessions.start_session): the session cookie.
 
 Measured: a real ``uvicorn app.main:app`` process (--workers, default 1) with the sandbox clock
@@ -752,13 +752,13 @@ def main() -> int:
         from sqlalchemy import text
 
         from app.auth.principal import Principal, Role
-        from app.auth.service import create_staff
         from app.auth.sessions import start_session
         from app.config import get_settings
         from app.db import get_engine, session_scope
         from app.migrate import upgrade
         from app.reference.service import policy_for_month
         from app.sandbox import service as sandbox
+        from app.staff.service import create_staff
 
         upgrade(url)
         point_app_at(url, VOUCHER_SANDBOX_CLOCK="true")

@@ -39,8 +39,9 @@ from app import clock
 from app.anomalies.errors import AnomalyAlreadyResolved, AnomalyNotFound
 from app.auth.principal import Principal
 from app.auth.scope import district_filter
-from app.config import AnomalySettings, get_settings
+from app.config import anomaly_thresholds as thresholds
 from app.db import UtcDateTime, dialect_insert, lock_for_transaction, sql_random_uuid
+from app.elders.events import on_death_recorded
 from app.ids import parse_id
 from app.models.anomalies import Anomaly
 from app.models.elders import Elder, ElderStatusChange
@@ -53,19 +54,6 @@ from app.rules.anomalies import Thresholds
 from app.rules.months import Month
 
 R = Redemption
-
-
-_thresholds: tuple[AnomalySettings, Thresholds] | None = None
-
-
-def thresholds() -> Thresholds:
-    """The thresholds of the settings in force, converted once per settings object (every
-    redemption asks; tests reload the settings)."""
-    global _thresholds
-    settings = get_settings().anomalies
-    if _thresholds is None or _thresholds[0] is not settings:
-        _thresholds = (settings, Thresholds.of(settings.model_dump()))
-    return _thresholds[1]
 
 
 # --- dialect pieces --------------------------------------------------------------------------------
@@ -494,6 +482,7 @@ def scan_month(session: Session, month: Month, *, district_codes: list[str] | No
     return result
 
 
+@on_death_recorded
 def flag_services_after_death(session: Session, elder_id: uuid.UUID, *, now: datetime) -> int:
     """When a death is recorded: flag the elder's services already posted on or after the day of
     death, in every month from that day to now (the nightly scan covers only recent months)."""

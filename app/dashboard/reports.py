@@ -24,18 +24,11 @@ from app.dashboard.web import (
     scoped_district,
 )
 from app.deps import SessionDep
+from app.exports import XLSX_MEDIA_TYPE, content_disposition, file_chunks
 from app.reports import annual as annual_reports
 from app.reports import service as quarterly_reports
 from app.reports import submissions
-from app.reports.xlsx import (
-    XLSX_MEDIA_TYPE,
-    annual_filename,
-    content_disposition,
-    file_chunks,
-    quarterly_filename,
-    write_annual_xlsx,
-    write_quarterly_xlsx,
-)
+from app.reports.xlsx import annual_filename, quarterly_filename, write_annual_xlsx, write_quarterly_xlsx
 from app.routing import TransactionRetryRoute
 
 router = APIRouter(route_class=TransactionRetryRoute)

@@ -40,7 +40,6 @@ from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
 from app import clock
-from app.auth import service as staff_service
 from app.auth.principal import Principal, Role
 from app.config import get_settings
 from app.demo.data import (
@@ -78,6 +77,7 @@ from app.reference.service import get_catalogue_item, program_period
 from app.rules.evidence import EVIDENCE_TITLES, REQUIRED_EVIDENCE
 from app.rules.months import BEIJING, Month
 from app.sanctions import service as sanctions
+from app.staff import service as staff_service
 
 DEMO_ACTOR = Principal(role=Role.CITY_ADMIN, subject_id="demo-loader")
 DEMO_MARKER_TOKEN = "demo-city-admin"

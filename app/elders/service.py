@@ -9,11 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.anomalies import service as anomalies
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.config import get_settings
-from app.elders import entitlement
+from app.elders import events
 from app.elders.errors import ElderDeceased, InvalidDeathDate, NotDeceased
 from app.elders.schemas import ElderCreate, ElderSuspend, ElderUpdate, SuspensionReason
 from app.errors import (
@@ -48,6 +47,7 @@ from app.rules.eligibility import (
 from app.rules.entitlement import DECEASED, earliest_assessment_valid_on, first_voucher_month
 from app.rules.identity import birth_date_of, normalise_id_number
 from app.rules.months import Month
+from app.vouchers import entitlement
 from app.vouchers import service as vouchers
 
 # The suspension reason an approved assessment below moderate sets (app.models.elders).
@@ -398,7 +398,7 @@ def suspend_elder(session: Session, caller: Principal, elder: Elder, data: Elder
         current = vouchers.valid_voucher(session, elder.id, now, for_update=True)
         if current is not None:
             vouchers.revoke(session, current, actor=caller.actor)
-        anomalies.flag_services_after_death(session, elder.id, now=now)
+        events.death_recorded(session, elder.id, now=now)
     return elder
 
 

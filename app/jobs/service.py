@@ -151,7 +151,8 @@ def run_anomaly_scan(session: Session, month: Month, *, trigger: str):
 def run_nightly_anomaly_scan(session: Session, *, trigger: str):
     """The daily scan: the current month, and in a month's first days also the previous one
     (app.rules.anomalies.scan_months). One run row per day, with each month's counts."""
-    from app.anomalies.service import scan_month, thresholds
+    from app.anomalies.service import scan_month
+    from app.config import anomaly_thresholds as thresholds
     from app.rules.anomalies import scan_months
 
     run = _start_daily(session, "anomaly_scan_nightly", trigger)

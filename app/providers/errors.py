@@ -10,3 +10,7 @@ class AssessmentAgencyConflict(AppError):
     provider anywhere, and the other way round."""
 
     code, status, title = "ASSESSMENT_AGENCY_CONFLICT", 409, "评估经办机构不得同时作为养老服务机构登记"
+
+
+class ProviderBlacklisted(AppError):
+    code, status, title = "PROVIDER_BLACKLISTED", 409, "该机构已被纳入失信联合惩戒对象名单,不得登记或纳入名单"

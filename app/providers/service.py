@@ -20,6 +20,7 @@ from app.errors import (
 )
 from app.ids import parse_id
 from app.models.providers import Provider, ProviderStatusChange
+from app.providers.blacklist import ensure_not_blacklisted
 from app.providers.errors import AssessmentAgencyConflict
 from app.providers.schemas import ProviderKind
 from app.reference.service import ensure_district
@@ -82,7 +83,7 @@ def create_provider(
     normalised = normalise_credit_code(credit_code)
     if normalised is None:
         raise InvalidCreditCode("统一社会信用代码应为18位且校验码正确")
-    _ensure_not_blacklisted(session, normalised)  # also takes the organisation's lock
+    ensure_not_blacklisted(session, normalised)  # also takes the organisation's lock
     _ensure_one_side_of_assessment(session, normalised, kind)
     parent_uuid = _check_parent(session, kind=kind, district_code=district_code, parent_id=parent_id)
     api_key = api_key or new_secret("pk")
@@ -188,21 +189,13 @@ def change_status(
 ) -> Provider:
     current = ListingStatus(provider.status)
     if status is ListingStatus.LISTED:
-        _ensure_not_blacklisted(session, provider.credit_code, registering=False)
+        ensure_not_blacklisted(session, provider.credit_code, registering=False)
     if not may_change(current, status):
         raise InvalidStatusTransition(f"不能从 {current} 变更为 {status}")
     provider.status = status.value
     _record_status(session, provider, from_status=current.value, reason=reason, actor=caller.actor)
     session.flush()
     return provider
-
-
-def _ensure_not_blacklisted(session: Session, credit_code: str, *, registering: bool = True) -> None:
-    """A blacklisted organisation (失信联合惩戒) is neither registered nor listed again:
-    PROVIDER_BLACKLISTED (app/sanctions). Imported here because sanctions calls change_status."""
-    from app.sanctions.service import ensure_not_blacklisted
-
-    ensure_not_blacklisted(session, credit_code, registering=registering)
 
 
 def rotate_api_key(session: Session, provider: Provider) -> str:

@@ -26,7 +26,6 @@ from datetime import date, datetime
 
 import asyncpg
 
-from app.elders.entitlement import valid_months
 from app.redemptions.plan import RedeemCall, WritePlan
 from app.reference.service import ReferenceSnapshot, terms_for
 from app.rules.anomalies import Thresholds
@@ -41,6 +40,7 @@ from app.rules.redemption import (
     VoucherFacts,
     voucher_kind_for,
 )
+from app.vouchers.entitlement import valid_months
 
 # $1 provider, $2 key, $3 the caller's key hash, $4 elder, $5 voucher month, $6 voucher kind.
 _FACTS = """

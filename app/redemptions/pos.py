@@ -11,13 +11,13 @@ import asyncpg
 from app import clock
 from app.auth import terminals
 from app.auth.principal import Principal
-from app.elders.entitlement import valid_months
 from app.errors import ElderNotFound, InvalidToken
 from app.reference.service import ReferenceSnapshot, terms_for
 from app.rules.entitlement import REFUSAL_TITLES, EntitlementFacts, due_at_month_start
 from app.rules.identity import mask_name, normalise_id_number
 from app.rules.months import Month
 from app.rules.redemption import VoucherFacts, answer_lookup
+from app.vouchers.entitlement import valid_months
 from app.vouchers.service import effective_status
 
 # $1 ID number, $2 the calling provider, $3 its key hash, $4 the current month.

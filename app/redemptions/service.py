@@ -19,13 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.anomalies.service import thresholds
 from app.auth import terminals
 from app.auth.principal import Principal
 from app.auth.scope import district_filter
+from app.config import anomaly_thresholds as thresholds
 from app.config import get_settings
 from app.db import session_scope
-from app.elders import entitlement
 from app.elders.service import find_by_id_number
 from app.errors import (
     AppError,
@@ -54,6 +53,7 @@ from app.rules.identity import mask_name
 from app.rules.months import Month
 from app.rules.policy import Category
 from app.rules.redemption import RedemptionFacts, Refusal, decide, voucher_kind_for
+from app.vouchers import entitlement
 from app.vouchers import service as vouchers
 
 # The AppError of each refusal code the rules return (its status and Chinese title).

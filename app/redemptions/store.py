@@ -15,9 +15,8 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from app.anomalies.service import thresholds
+from app.config import anomaly_thresholds as thresholds
 from app.db import dialect_insert
-from app.elders import entitlement
 from app.models.anomalies import Anomaly
 from app.models.assessments import Assessment
 from app.models.elders import Elder, ElderEnrolment, ElderStatusChange
@@ -38,6 +37,7 @@ from app.rules.redemption import (
     VoucherFacts,
     voucher_kind_for,
 )
+from app.vouchers import entitlement
 
 
 def claim_key(session: Session, call: RedeemCall, now: datetime) -> bool:

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from app.auth.principal import Principal, Role
 from app.deps import SessionDep, StaffPrincipal, require_roles
+from app.exports import XLSX_MEDIA_TYPE, content_disposition, file_chunks
 from app.reports import annual, service, submissions
 from app.reports.schemas import (
     AnnualReportOut,
@@ -18,15 +19,7 @@ from app.reports.schemas import (
     ReportSubmit,
     ScheduledReportOut,
 )
-from app.reports.xlsx import (
-    XLSX_MEDIA_TYPE,
-    annual_filename,
-    content_disposition,
-    file_chunks,
-    quarterly_filename,
-    write_annual_xlsx,
-    write_quarterly_xlsx,
-)
+from app.reports.xlsx import annual_filename, quarterly_filename, write_annual_xlsx, write_quarterly_xlsx
 from app.routing import TransactionRetryRoute
 from app.schemas import DistrictCode, problem_responses
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 from app.errors import AppError
 
 
-class ProviderBlacklisted(AppError):
-    code, status, title = "PROVIDER_BLACKLISTED", 409, "该机构已被纳入失信联合惩戒对象名单,不得登记或纳入名单"
-
-
 class AlreadyBlacklisted(AppError):
     code, status, title = "ALREADY_BLACKLISTED", 409, "该机构已在失信联合惩戒对象名单中"
 

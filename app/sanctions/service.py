@@ -30,6 +30,7 @@ from app.models.audits import AuditFinding
 from app.models.providers import Provider, ProviderStatusChange
 from app.models.sanctions import BlacklistEntry, RectificationOrder, RectificationOrderFinding
 from app.providers import service as providers
+from app.providers.blacklist import active_entry, lock_credit_code
 from app.reference.service import ensure_district
 from app.rules.identity import normalise_credit_code
 from app.rules.listing import ListingStatus, may_change
@@ -48,7 +49,6 @@ from app.rules.sanctions import (
 from app.sanctions.errors import (
     AlreadyBlacklisted,
     BlacklistAlreadyLifted,
-    ProviderBlacklisted,
     ProviderDisqualified,
     RectificationAlreadyOpen,
     RectificationClosed,
@@ -63,47 +63,13 @@ SANCTION_STATUSES = {
 
 
 # --- blacklist -------------------------------------------------------------------------------
-def _lock_credit_code(session: Session, credit_code: str) -> None:
-    """Registering, re-listing and blacklisting one organisation run one after the other, so that
-    a registration cannot slip past a blacklisting committed at the same moment."""
-    lock_for_transaction(session, f"credit-code:{credit_code}")
-
-
-def active_entry(session: Session, credit_code: str) -> BlacklistEntry | None:
-    return session.scalar(
-        select(BlacklistEntry).where(
-            BlacklistEntry.credit_code == credit_code, BlacklistEntry.lifted_at.is_(None)
-        )
-    )
-
-
-def ensure_not_blacklisted(session: Session, credit_code: str, *, registering: bool = True) -> None:
-    """Refuse a registration or a return to the list of a blacklisted organisation (any
-    district: the joint punishment binds the whole city).
-
-    A registration has no row to lock yet, so it takes the organisation's lock, which a
-    blacklisting holds. A return to the list needs no more than the provider's row lock (the
-    status route holds it): a blacklisting locks every registration before disqualifying it,
-    so it either sees the re-listed row or is seen by the check; taking the organisation's lock
-    after a row lock would invert the blacklisting's order and risk a deadlock."""
-    if registering:
-        _lock_credit_code(session, credit_code)
-    entry = active_entry(session, credit_code)
-    if entry is not None:
-        listed_on = entry.listed_at.astimezone(BEIJING).date()
-        raise ProviderBlacklisted(
-            f"统一社会信用代码 {credit_code} 已于 {listed_on} 由行政区 {entry.district_code} "
-            "纳入失信联合惩戒对象名单,不得登记或纳入补贴服务名单"
-        )
-
-
 def blacklist(
     session: Session, caller: Principal, provider: Provider, *, reason: str, legal_basis: str
 ) -> BlacklistEntry:
     """Put the provider's organisation on the blacklist and disqualify every registration of it
     (in every district) that is not disqualified yet, each through the listing history."""
     credit_code = provider.credit_code
-    _lock_credit_code(session, credit_code)
+    lock_credit_code(session, credit_code)
     if active_entry(session, credit_code) is not None:
         raise AlreadyBlacklisted(f"统一社会信用代码 {credit_code} 已在失信联合惩戒对象名单中")
     registrations = list(

@@ -12,8 +12,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.db import session_scope
+from app.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, content_disposition, file_chunks
 from app.models.settlements import SettlementBatch
-from app.reports.xlsx import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, content_disposition, file_chunks
 from app.settlements import statements
 
 SPOOL_MAX_BYTES = 8 * 1024 * 1024  # larger workbooks go to a temporary file on disk

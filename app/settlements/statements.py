@@ -23,6 +23,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app import exports as xlsx
 from app.auth.principal import Principal
 from app.errors import NotFound
 from app.ids import parse_id
@@ -31,7 +32,6 @@ from app.models.providers import Provider
 from app.models.redemptions import Redemption
 from app.models.reference import CatalogueItem, District
 from app.models.settlements import SettlementBatch, SettlementItem, SettlementLine
-from app.reports import xlsx
 from app.rules.identity import mask_name
 from app.rules.money import yuan_text
 from app.rules.months import BEIJING, Month

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from app.deps import AnyPrincipal, SessionDep, StaffPrincipal
-from app.reports.xlsx import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
+from app.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 from app.schemas import MonthText, problem_responses

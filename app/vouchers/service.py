@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import dialect_insert, sql_random_uuid
-from app.elders import entitlement
 from app.ledger import service as ledger
 from app.models.elders import Elder
 from app.models.vouchers import Voucher
@@ -22,6 +21,7 @@ from app.rules.eligibility import EXEMPTING_ALLOWANCE_TIERS, NEW_ASSESSMENTS_FRO
 from app.rules.entitlement import DECEASED, earliest_valid_assessment_day
 from app.rules.ledger import issue_lines, release_lines
 from app.rules.months import Month
+from app.vouchers import entitlement
 
 MONTHLY = "monthly"
 ASSESSMENT = "assessment"

@@ -55,7 +55,9 @@ def test_bars_are_proportional_to_counts():
     assert heights["1"] == plot // 2 and heights["2"] == plot // 4 and heights["15"] == 0
     assert all(bar.y + bar.height == chart.baseline for bar in chart.bars)
     xs = [bar.x for bar in chart.bars]
-    assert xs == sorted(xs) and all(b.x + b.width < nxt.x + 1 for b, nxt in zip(chart.bars, chart.bars[1:], strict=False))
+    assert xs == sorted(xs) and all(
+        b.x + b.width < nxt.x + 1 for b, nxt in zip(chart.bars, chart.bars[1:], strict=False)
+    )
     assert chart.bars[1].title == "3月2日:5 笔"
     assert [tick.label for tick in chart.ticks] == ["0", "5", "10", "15", "20"]
 

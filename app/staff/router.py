@@ -1,13 +1,17 @@
+"""Staff accounts, created by the city admin (their tokens are shown once), and who the caller
+is as the service authenticated them."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.auth import service
-from app.auth.schemas import StaffCreate, StaffCreated, StaffOut, WhoAmI
+from app.auth.schemas import WhoAmI
 from app.deps import AnyPrincipal, CityAdmin, SessionDep
 from app.models.auth import StaffMember
 from app.routing import TransactionRetryRoute
 from app.schemas import problem_responses
+from app.staff import service
+from app.staff.schemas import StaffCreate, StaffCreated, StaffOut
 
 router = APIRouter(
     route_class=TransactionRetryRoute,
