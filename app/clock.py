@@ -20,6 +20,8 @@ import anyio
 from sqlalchemy import select
 
 from app.config import get_settings
+from app.db import get_side_engine
+from app.models.sandbox import SandboxClock
 from app.rules.months import BEIJING, Month
 
 # The instant :func:`pinned` sets; None outside it. A ContextVar, so it never leaks into another
@@ -43,9 +45,6 @@ def pinned(instant: datetime) -> Iterator[datetime]:
 
 
 def _frozen_instant() -> datetime | None:
-    from app.db import get_side_engine
-    from app.models.sandbox import SandboxClock
-
     with get_side_engine().connect() as connection:
         return connection.execute(
             select(SandboxClock.frozen_at).where(SandboxClock.id == 1)

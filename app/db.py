@@ -1,4 +1,7 @@
 """Engine, sessions and the few dialect differences, all in one place.
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.pool import NullPool
 
 Sessions commit once, at the edge: the request dependency (``app.deps``), the CLI and the jobs
 use :func:`session_scope`; services only flush.
@@ -144,8 +147,6 @@ def migration_engine(url: str) -> Engine:
     """The engine Alembic runs on. On SQLite foreign keys are off while migrations run: a batch
     migration rebuilds a table (copy, drop, rename), and dropping a table that other rows
     reference would fail. :func:`check_foreign_keys` checks them all once at the end instead."""
-    from sqlalchemy.pool import NullPool
-
     return make_engine(url, sqlite_foreign_keys=False, poolclass=NullPool)
 
 
@@ -237,10 +238,8 @@ def sql_random_uuid(session: Session):
 def dialect_insert(session: Session):
     """``insert`` of the session's dialect, for ``on_conflict_do_nothing``."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        return postgresql_insert
+    return sqlite_insert
 
 
 def lock_for_transaction(session: Session, name: str) -> None:

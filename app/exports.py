@@ -18,6 +18,7 @@ from urllib.parse import quote
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app.rules.money import yuan_text
@@ -132,8 +133,6 @@ def header_row(sheet: WriteOnlyWorksheet, titles: Iterable[str]) -> list[WriteOn
 
 def set_widths(sheet: WriteOnlyWorksheet, widths: Iterable[float]) -> None:
     """Column widths; must be called before the first row is appended."""
-    from openpyxl.utils import get_column_letter
-
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
 

@@ -31,6 +31,7 @@ from app.reference.router import router as reference_router
 from app.reports.router import router as reports_router
 from app.sanctions.router import router as sanctions_router
 from app.sandbox.router import router as sandbox_router
+from app.scheduler import JobScheduler
 from app.settlements.router import router as settlements_router
 from app.settlements.statements_router import router as statements_router
 from app.staff.router import router as staff_router
@@ -50,8 +51,6 @@ async def lifespan(app: FastAPI):
     app.state.pg_pool_loop = asyncio.get_running_loop()
     scheduler = None
     if settings.scheduler.enabled:
-        from app.scheduler import JobScheduler
-
         # Every worker may start one; the lease lets exactly one of them run jobs.
         scheduler = JobScheduler()
         scheduler.start()

@@ -7,6 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from app.config import get_settings
+from app.db import check_foreign_keys, migration_engine
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -18,9 +21,6 @@ def alembic_config() -> Config:
 
 
 def upgrade(database_url: str | None = None, revision: str = "head") -> None:
-    from app.config import get_settings
-    from app.db import check_foreign_keys, migration_engine
-
     engine = migration_engine(database_url or get_settings().database_url)
     try:
         with engine.begin() as connection:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from app.main import create_app
+
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 
 
 def render_openapi() -> str:
-    from app.main import create_app
-
     document = create_app().openapi()
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.dashboard import auth, overview
+from app.dashboard import anomalies, audits, auth, elders, overview, providers, reports, settlements
 from app.dashboard.web import STATIC_DIR, LoginRequired, error_redirect, href, render
 from app.errors import AppError, NotFound, ValidationFailed
 
@@ -33,8 +33,6 @@ SECURITY_HEADERS = {
 
 def _page_routers():
     """Every page module's router: a new page module registers here."""
-    from app.dashboard import anomalies, audits, elders, providers, reports, settlements
-
     return [
         auth.router,
         overview.router,

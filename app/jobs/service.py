@@ -8,12 +8,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.anomalies.errors import ScanMonthNotStarted
+from app.anomalies.service import scan_month
+from app.config import anomaly_thresholds as thresholds
 from app.db import lock_for_transaction
 from app.elders.service import refresh_eligibility
 from app.errors import MonthNotCurrent, MonthNotEnded
 from app.models.jobs import JobRun
 from app.models.vouchers import Voucher
+from app.rules.anomalies import scan_months
 from app.rules.months import Month
+from app.settlements.service import flag_overdue
 from app.vouchers import service as vouchers
 
 
@@ -104,8 +109,6 @@ def _start_daily(session: Session, job: str, trigger: str) -> JobRun:
 
 def run_flag_overdue(session: Session, *, trigger: str) -> tuple[int, JobRun]:
     """The daily deadline check: stamp settlement batches whose current stage is overdue."""
-    from app.settlements.service import flag_overdue
-
     run = _start_daily(session, "flag_overdue", trigger)
     flagged = flag_overdue(session, run.period)
     _finish(run, {"flagged": flagged})
@@ -136,9 +139,6 @@ def ran_today(session: Session, job: str) -> bool:
 
 def run_anomaly_scan(session: Session, month: Month, *, trigger: str):
     """Every anomaly rule over a month's redemptions (safe to repeat: nothing is found twice)."""
-    from app.anomalies.errors import ScanMonthNotStarted
-    from app.anomalies.service import scan_month
-
     if clock.now() < month.starts_at():
         raise ScanMonthNotStarted(f"{month} 尚未开始,没有可扫描的核销")
     run = _start(session, "anomaly_scan", month, trigger)
@@ -151,10 +151,6 @@ def run_anomaly_scan(session: Session, month: Month, *, trigger: str):
 def run_nightly_anomaly_scan(session: Session, *, trigger: str):
     """The daily scan: the current month, and in a month's first days also the previous one
     (app.rules.anomalies.scan_months). One run row per day, with each month's counts."""
-    from app.anomalies.service import scan_month
-    from app.config import anomaly_thresholds as thresholds
-    from app.rules.anomalies import scan_months
-
     run = _start_daily(session, "anomaly_scan_nightly", trigger)
     counts = {}
     for month in scan_months(run.period, thresholds().scan_previous_month_days):
