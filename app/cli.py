@@ -809,10 +809,10 @@ app.add_typer(ledger_app, name="ledger")
 def ledger_verify() -> None:
     """Recompute every balance from the journal; exit 1 on any mismatch."""
     from app.db import session_scope
-    from app.ledger import service
+    from app.integrity.verify import verify
 
     with _app_errors(), console.status("核对分录…"), session_scope(write=False) as session:
-        report = service.verify(session)
+        report = verify(session)
     table = Table(title="账本核对")
     for column in ("分录", "分录行", "核对消费券", "不一致"):
         table.add_column(column, justify="right")

@@ -1,7 +1,4 @@
 """Engine, sessions and the few dialect differences, all in one place.
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.pool import NullPool
 
 Sessions commit once, at the edge: the request dependency (``app.deps``), the CLI and the jobs
 use :func:`session_scope`; services only flush.
@@ -29,7 +26,10 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from app.config import get_settings

@@ -19,8 +19,8 @@ from app.errors import install_error_handlers
 from app.evidence.router import router as evidence_router
 from app.evidence.storage import ensure_writable
 from app.health.router import router as health_router
+from app.integrity.router import router as ledger_router
 from app.jobs.router import router as jobs_router
-from app.ledger.router import router as ledger_router
 from app.limits import InFlightLimit
 from app.logging_setup import configure_logging
 from app.pgpool import open_pool

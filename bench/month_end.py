@@ -264,8 +264,8 @@ def main() -> int:
         from app import clock
         from app.config import get_settings
         from app.db import get_engine, session_scope
+        from app.integrity.verify import verify
         from app.jobs.service import run_expire, run_issue
-        from app.ledger.service import verify
         from app.migrate import upgrade
         from app.reference.service import policy_for_month
         from app.rules.months import Month
@@ -404,7 +404,7 @@ def print_report(
                 explain_lines(step.plans, args.explain_ms),
             )
 
-    print_block("ledger verify (app.ledger.service.verify)", [
+    print_block("ledger verify (app.integrity.verify.verify)", [
         f"  ok={report.ok} entries={report.entries} lines={report.lines} "
         f"vouchers_checked={report.vouchers_checked} mismatches={len(report.mismatches)} "
         f"in {verify_s:.2f} s",

@@ -1,21 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import ColumnElement, func, insert, literal, select, union_all
+from sqlalchemy import ColumnElement, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models.audits import AuditFindingRedemption
 from app.models.ledger import JournalEntry, JournalLine
-from app.models.redemptions import Redemption
-from app.models.settlements import SettlementItem, SettlementLine
 from app.models.vouchers import Voucher
 from app.rules.ledger import Line, check_balanced
-
-MAX_REPORTED_MISMATCHES = 100
 
 
 def post_entry(
@@ -123,7 +117,12 @@ def post_voucher_batch(
             .where(vouchers_where),
         )
     )
-    entry_ids = select(entries.c.id)
+    return _balance_entries(session, select(entries.c.id), balancing_account)
+
+
+def _balance_entries(session: Session, entry_ids, balancing_account: str) -> dict[str, int]:
+    """One line on ``balancing_account`` per entry that brings it to zero (INSERT … SELECT …
+    GROUP BY); returns the total of the voucher lines per district."""
     totals = (
         select(
             JournalLine.entry_id, JournalLine.district_code, func.sum(JournalLine.amount_fen).label("total")
@@ -148,127 +147,3 @@ def post_voucher_batch(
             )
         )
     }
-
-
-@dataclass
-class LedgerReport:
-    ok: bool
-    entries: int
-    lines: int
-    vouchers_checked: int
-    mismatches: list[dict] = field(default_factory=list)
-
-
-def verify(session: Session) -> LedgerReport:
-    """Recompute every balance from the journal and compare with the stored caches."""
-    mismatches: list[dict] = []
-    entries = session.scalar(select(func.count()).select_from(JournalEntry)) or 0
-    lines = session.scalar(select(func.count()).select_from(JournalLine)) or 0
-
-    unbalanced = session.execute(
-        select(JournalLine.entry_id, func.sum(JournalLine.amount_fen).label("total"))
-        .group_by(JournalLine.entry_id)
-        .having(func.sum(JournalLine.amount_fen) != 0)
-        .limit(MAX_REPORTED_MISMATCHES)
-    )
-    mismatches += [
-        {
-            "kind": "unbalanced_entry",
-            "entry_id": str(r.entry_id),
-            "sum_fen": int(r.total),
-        }
-        for r in unbalanced
-    ]
-
-    empty_entries = session.execute(
-        select(JournalEntry.id)
-        .where(~select(JournalLine.id).where(JournalLine.entry_id == JournalEntry.id).exists())
-        .limit(MAX_REPORTED_MISMATCHES)
-    )
-    mismatches += [{"kind": "entry_without_lines", "entry_id": str(r.id)} for r in empty_entries]
-
-    journal_balance = (
-        select(JournalLine.voucher_id, func.sum(JournalLine.amount_fen).label("balance"))
-        .where(JournalLine.account == "voucher")
-        .group_by(JournalLine.voucher_id)
-        .subquery()
-    )
-    recomputed = func.coalesce(journal_balance.c.balance, 0)
-    voucher_rows = session.execute(
-        select(Voucher.id, Voucher.balance_fen, recomputed.label("journal"))
-        .outerjoin(journal_balance, journal_balance.c.voucher_id == Voucher.id)
-        .where(Voucher.balance_fen != recomputed)
-        .limit(MAX_REPORTED_MISMATCHES)
-    )
-    mismatches += [
-        {
-            "kind": "voucher_balance",
-            "voucher_id": str(r.id),
-            "stored_fen": int(r.balance_fen),
-            "journal_fen": int(r.journal),
-        }
-        for r in voucher_rows
-    ]
-    vouchers_checked = session.scalar(select(func.count()).select_from(Voucher)) or 0
-
-    closed_with_balance = session.execute(
-        select(Voucher.id, Voucher.balance_fen)
-        .where(Voucher.status != "active", Voucher.balance_fen != 0)
-        .limit(MAX_REPORTED_MISMATCHES)
-    )
-    mismatches += [
-        {
-            "kind": "closed_voucher_with_balance",
-            "voucher_id": str(r.id),
-            "stored_fen": int(r.balance_fen),
-        }
-        for r in closed_with_balance
-    ]
-
-    # What the journal owes each provider must equal its posted, unreversed redemptions, less
-    # what settlement rejected, what it paid (payable less the clawbacks netted from it), and
-    # what audits clawed back (negative: the provider owes it until a payment nets it).
-    payable = select(
-        JournalLine.provider_id.label("provider_id"),
-        JournalLine.amount_fen.label("journal"),
-        literal(0).label("owed"),
-    ).where(JournalLine.account == "provider_payable")
-    posted = select(Redemption.provider_id, literal(0), Redemption.deduction_fen).where(
-        Redemption.status == "posted"
-    )
-    rejected = select(SettlementItem.provider_id, literal(0), -SettlementItem.deduction_fen).where(
-        SettlementItem.rejected.is_(True)
-    )
-    paid = select(
-        SettlementLine.provider_id, literal(0), SettlementLine.clawback_fen - SettlementLine.payable_fen
-    ).where(SettlementLine.paid.is_(True))
-    clawed_back = select(
-        AuditFindingRedemption.provider_id, literal(0), -AuditFindingRedemption.deduction_fen
-    ).where(AuditFindingRedemption.effect == "clawback")
-    movements = union_all(payable, posted, rejected, paid, clawed_back).subquery()
-    provider_rows = session.execute(
-        select(
-            movements.c.provider_id,
-            func.sum(movements.c.journal).label("journal"),
-            func.sum(movements.c.owed).label("owed"),
-        )
-        .group_by(movements.c.provider_id)
-        .having(func.sum(movements.c.journal) != func.sum(movements.c.owed))
-        .limit(MAX_REPORTED_MISMATCHES)
-    )
-    mismatches += [
-        {
-            "kind": "provider_payable",
-            "provider_id": str(r.provider_id),
-            "journal_fen": int(r.journal),
-            "owed_fen": int(r.owed),
-        }
-        for r in provider_rows
-    ]
-    return LedgerReport(
-        ok=not mismatches,
-        entries=int(entries),
-        lines=int(lines),
-        vouchers_checked=int(vouchers_checked),
-        mismatches=mismatches,
-    )

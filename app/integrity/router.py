@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends
 
 from app.auth.principal import Role
 from app.deps import SessionDep, require_roles
-from app.ledger import service
-from app.ledger.schemas import LedgerVerifyOut
+from app.integrity import verify as integrity
+from app.integrity.schemas import LedgerVerifyOut
 from app.routing import TransactionRetryRoute
 from app.schemas import problem_responses
 
@@ -23,7 +23,7 @@ Verifier = Annotated[object, Depends(require_roles(Role.CITY_ADMIN, Role.AUDITOR
 
 @router.get("/verify", response_model=LedgerVerifyOut, summary="从分录重新计算全部余额并核对")
 def verify(session: SessionDep, _caller: Verifier):
-    report = service.verify(session)
+    report = integrity.verify(session)
     return LedgerVerifyOut(
         ok=report.ok,
         entries=report.entries,
