@@ -226,27 +226,8 @@ def facts_from(
             else None,
         )
     month = Month.containing(now)
-    voucher = None
-    if row["voucher_id"] is not None:
-        voucher = VoucherFacts(
-            id=str(row["voucher_id"]),
-            month=month.first_day,
-            status=row["voucher_status"],
-            balance_fen=row["balance_fen"],
-            face_value_fen=row["face_value_fen"],
-            valid_from=row["valid_from"],
-            valid_until=row["valid_until"],
-            assessment_agency_id=_uuid(row["agency_id"]),
-            assessed_on=row["assessment_day"],
-        )
-    elif elder is not None and category is not None and voucher_kind_for(category) == "monthly":
-        if snapshot.program.includes(month) and due_at_month_start(
-            elder.entitlement, month, valid_months=valid_months()
-        ):
-            face = terms_for(snapshot, month).monthly_cap_fen
-            voucher = VoucherFacts(
-                None, month.first_day, "active", face, face, month.starts_at(), month.ends_at()
-            )
+    monthly = elder is not None and category is not None and voucher_kind_for(category) == "monthly"
+    voucher = month_voucher(row, month, elder.entitlement if monthly else None, snapshot)
     provider = None
     if row["provider_kind"] is not None:
         provider = ProviderFacts(
@@ -266,6 +247,31 @@ def facts_from(
         valid_months=valid_months(),
         thresholds=thresholds,
     )
+
+
+def month_voucher(
+    row, month: Month, entitlement: EntitlementFacts | None, snapshot: ReferenceSnapshot
+) -> VoucherFacts | None:
+    """The voucher the row read, else the month's voucher the elder is due now (given their
+    ``entitlement``), which the write issues: no gap at midnight before the issue job runs."""
+    if row["voucher_id"] is not None:
+        return VoucherFacts(
+            id=str(row["voucher_id"]),
+            month=month.first_day,
+            status=row["voucher_status"],
+            balance_fen=row["balance_fen"],
+            face_value_fen=row["face_value_fen"],
+            valid_from=row["valid_from"],
+            valid_until=row["valid_until"],
+            assessment_agency_id=_uuid(row.get("agency_id")),
+            assessed_on=row.get("assessment_day"),
+        )
+    if entitlement is None or not snapshot.program.includes(month):
+        return None
+    if not due_at_month_start(entitlement, month, valid_months=valid_months()):
+        return None
+    face = terms_for(snapshot, month).monthly_cap_fen
+    return VoucherFacts(None, month.first_day, "active", face, face, month.starts_at(), month.ends_at())
 
 
 def _day(text: str | None) -> date | None:

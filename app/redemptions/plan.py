@@ -92,11 +92,8 @@ def refusal_plan(refusal: Refusal, problem: dict) -> WritePlan:
 def accepted_plan(
     decision: Accepted, call: RedeemCall, *, district_code: str, elder_id: uuid.UUID, now: datetime
 ) -> WritePlan:
-    request = call.request
     voucher = decision.voucher
     voucher_id = uuid.UUID(voucher.id) if voucher.id else uuid.uuid4()
-    deduction = decision.deduction
-    redemption_id = uuid.uuid4()
     plan = WritePlan(status=201, response={})
     if decision.issues_voucher:
         # The month's voucher, issued now (the month-start job has not reached the elder), with
@@ -116,12 +113,32 @@ def accepted_plan(
         }
         plan.entries.append(Entry("issue", issue_lines(voucher_id, voucher.face_value_fen)))
     else:
-        plan.voucher_debit = (voucher_id, deduction.deduction_fen)
+        plan.voucher_debit = (voucher_id, decision.deduction.deduction_fen)
         plan.balance_read_fen = voucher.balance_fen
-    plan.redemption = {
-        "id": redemption_id,
+    plan.redemption = _redemption_row(decision, call, district_code, elder_id, voucher_id, now)
+    plan.entries.append(
+        Entry("redeem", redeem_lines(voucher_id, call.provider_id, decision.deduction.deduction_fen))
+    )
+    for entry in plan.entries:
+        check_balanced(entry.lines)
+    plan.anomalies = [_warning_row(finding, plan.redemption, now) for finding in decision.findings]
+    plan.response = redemption_body(plan.redemption, voucher_balance_fen=decision.new_balance_fen)
+    return plan
+
+
+def _redemption_row(
+    decision: Accepted,
+    call: RedeemCall,
+    district_code: str,
+    elder_id: uuid.UUID,
+    voucher_id: uuid.UUID,
+    now: datetime,
+) -> dict:
+    request, deduction = call.request, decision.deduction
+    return {
+        "id": uuid.uuid4(),
         "district_code": district_code,
-        "month": voucher.month,
+        "month": decision.voucher.month,
         "voucher_id": voucher_id,
         "elder_id": elder_id,
         "provider_id": call.provider_id,
@@ -141,29 +158,24 @@ def accepted_plan(
         "evidence_complete": evidence_complete(decision.category.value, frozenset()),
         "created_at": now,
     }
-    plan.entries.append(Entry("redeem", redeem_lines(voucher_id, call.provider_id, deduction.deduction_fen)))
-    for entry in plan.entries:
-        check_balanced(entry.lines)
-    plan.anomalies = [
-        {
-            "id": uuid.uuid4(),
-            "district_code": district_code,
-            "month": voucher.month,
-            "rule": finding.rule,
-            "status": "open",
-            # Every rule checked in-line is about one redemption.
-            "subject_key": redemption_id.hex,
-            "redemption_id": redemption_id,
-            "provider_id": call.provider_id,
-            "elder_id": elder_id,
-            "evidence": finding.evidence,
-            "detected_at": now,
-            "detected_by": "redemption",
-        }
-        for finding in decision.findings
-    ]
-    plan.response = redemption_body(plan.redemption, voucher_balance_fen=decision.new_balance_fen)
-    return plan
+
+
+def _warning_row(finding, redemption: dict, now: datetime) -> dict:
+    """An in-line anomaly warning: every rule checked in-line is about one redemption."""
+    return {
+        "id": uuid.uuid4(),
+        "district_code": redemption["district_code"],
+        "month": redemption["month"],
+        "rule": finding.rule,
+        "status": "open",
+        "subject_key": redemption["id"].hex,
+        "redemption_id": redemption["id"],
+        "provider_id": redemption["provider_id"],
+        "elder_id": redemption["elder_id"],
+        "evidence": finding.evidence,
+        "detected_at": now,
+        "detected_by": "redemption",
+    }
 
 
 def _instant(value: datetime | None) -> str | None:

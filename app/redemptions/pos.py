@@ -12,9 +12,11 @@ from app import clock
 from app.auth import terminals
 from app.auth.principal import Principal
 from app.errors import ElderNotFound, InvalidToken
-from app.reference.service import ReferenceSnapshot, terms_for
-from app.rules.entitlement import REFUSAL_TITLES, EntitlementFacts, due_at_month_start
-from app.rules.identity import mask_name, normalise_id_number
+from app.redemptions.pg import month_voucher
+from app.redemptions.schemas import pos_lookup_body
+from app.reference.service import ReferenceSnapshot
+from app.rules.entitlement import EntitlementFacts
+from app.rules.identity import normalise_id_number
 from app.rules.months import Month
 from app.rules.redemption import VoucherFacts, answer_lookup
 from app.vouchers.entitlement import valid_months
@@ -77,7 +79,7 @@ async def lookup_on_postgres(
                 row["disability_allowance_tier"],
                 row["approved_at"],
             )
-            voucher = _voucher(row, month, entitlement, snapshot)
+            voucher = month_voucher(row, month, entitlement, snapshot)
             answer = answer_lookup(entitlement, voucher, now, valid_months=valid_months())
             if not answer.issue:
                 break
@@ -99,36 +101,8 @@ async def lookup_on_postgres(
                     entitlement, _with_id(voucher, issued), now, valid_months=valid_months()
                 )
                 break
-    return {
-        "elder_id": str(row["id"]),
-        "name_masked": mask_name(row["name"]),
-        "eligible": answer.refusal is None,
-        "ineligible_reasons": []
-        if answer.refusal is None
-        else [{"code": answer.refusal, "title": REFUSAL_TITLES[answer.refusal]}],
-        "voucher": _voucher_out(answer.voucher, row["id"], month, now) if answer.voucher else None,
-    }
-
-
-def _voucher(
-    row, month: Month, entitlement: EntitlementFacts, snapshot: ReferenceSnapshot
-) -> VoucherFacts | None:
-    if row["voucher_id"] is not None:
-        return VoucherFacts(
-            str(row["voucher_id"]),
-            month.first_day,
-            row["voucher_status"],
-            row["balance_fen"],
-            row["face_value_fen"],
-            row["valid_from"],
-            row["valid_until"],
-        )
-    if not snapshot.program.includes(month) or not due_at_month_start(
-        entitlement, month, valid_months=valid_months()
-    ):
-        return None
-    face = terms_for(snapshot, month).monthly_cap_fen
-    return VoucherFacts(None, month.first_day, "active", face, face, month.starts_at(), month.ends_at())
+    voucher = _voucher_out(answer.voucher, row["id"], month, now) if answer.voucher else None
+    return pos_lookup_body(str(row["id"]), row["name"], answer.refusal, voucher)
 
 
 def _with_id(voucher: VoucherFacts, voucher_id: uuid.UUID) -> VoucherFacts:

@@ -5,6 +5,8 @@ from typing import Annotated
 from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from app.elders.schemas import VoucherOut
+from app.rules.entitlement import REFUSAL_TITLES
+from app.rules.identity import mask_name
 from app.schemas import BeijingTime, IsoDateTime, RequestModel, ResponseModel
 
 # 1-64 visible ASCII characters (CONTRACT.md).
@@ -72,3 +74,17 @@ class PosLookupOut(ResponseModel):
     eligible: bool = Field(description="本月是否享受消费券(已审核、未停发、能力评估结论在本月有效)")
     ineligible_reasons: list[LookupReason] = Field(description="不享受的原因;享受时为空")
     voucher: VoucherOut | None
+
+
+def pos_lookup_body(elder_id: str, name: str, refusal: str | None, voucher: dict | None) -> dict:
+    """The body of POST /pos/lookup (both paths build it here): the elder masked, whether they are
+    entitled now and why not, and the voucher valid now."""
+    return {
+        "elder_id": elder_id,
+        "name_masked": mask_name(name),
+        "eligible": refusal is None,
+        "ineligible_reasons": []
+        if refusal is None
+        else [{"code": refusal, "title": REFUSAL_TITLES[refusal]}],
+        "voucher": voucher,
+    }

@@ -46,10 +46,8 @@ from app.ids import parse_id
 from app.models.redemptions import Redemption
 from app.redemptions import pg, store
 from app.redemptions.plan import RedeemCall, WritePlan, accepted_plan, call_of, redemption_body, refusal_plan
-from app.redemptions.schemas import RedemptionCreate
+from app.redemptions.schemas import RedemptionCreate, pos_lookup_body
 from app.reference.service import ReferenceSnapshot, reference_data, reference_data_of
-from app.rules.entitlement import REFUSAL_TITLES
-from app.rules.identity import mask_name
 from app.rules.months import Month
 from app.rules.policy import Category
 from app.rules.redemption import RedemptionFacts, Refusal, decide, voucher_kind_for
@@ -242,12 +240,5 @@ def pos_lookup(session: Session, caller: Principal, id_number: str) -> dict:
         voucher = vouchers.valid_voucher(session, elder.id, now)
         if voucher is None and vouchers.issue_on_demand(session, elder, now, actor=caller.actor):
             voucher = vouchers.valid_voucher(session, elder.id, now)
-    return {
-        "elder_id": str(elder.id),
-        "name_masked": mask_name(elder.name),
-        "eligible": refusal is None,
-        "ineligible_reasons": []
-        if refusal is None
-        else [{"code": refusal, "title": REFUSAL_TITLES[refusal]}],
-        "voucher": vouchers.voucher_out(voucher, now) if voucher is not None else None,
-    }
+    voucher_body = vouchers.voucher_out(voucher, now) if voucher is not None else None
+    return pos_lookup_body(str(elder.id), elder.name, refusal, voucher_body)
