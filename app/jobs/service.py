@@ -19,7 +19,7 @@ from app.models.vouchers import Voucher
 from app.rules.anomalies import scan_months
 from app.rules.months import Month
 from app.settlements.service import flag_overdue
-from app.vouchers import service as vouchers
+from app.vouchers import monthly
 
 
 def _start(session: Session, job: str, month: Month, trigger: str) -> JobRun:
@@ -45,23 +45,23 @@ def _finish(run: JobRun, counts: dict) -> None:
     run.finished_at = clock.now()
 
 
-def run_issue(session: Session, month: Month, *, trigger: str) -> tuple[vouchers.IssueResult, JobRun]:
+def run_issue(session: Session, month: Month, *, trigger: str) -> tuple[monthly.IssueResult, JobRun]:
     # A voucher is valid only in its own month (二(三) 当月获得,当月使用): issuing a past month
     # would only book money that expires unused, and a future month's vouchers early.
     if month != clock.current_month():
         raise MonthNotCurrent(f"当前月份为 {clock.current_month()},不能发放 {month} 的电子消费券")
     run = _start(session, "issue", month, trigger)
-    result = vouchers.issue_month(session, month, job_run_id=run.id, actor=trigger)
+    result = monthly.issue_month(session, month, job_run_id=run.id, actor=trigger)
     _finish(run, {"issued": result.issued, "already_issued": result.already_issued})
     session.flush()
     return result, run
 
 
-def run_expire(session: Session, month: Month, *, trigger: str) -> tuple[vouchers.ExpireResult, JobRun]:
+def run_expire(session: Session, month: Month, *, trigger: str) -> tuple[monthly.ExpireResult, JobRun]:
     if clock.now() < month.ends_at():
         raise MonthNotEnded(f"{month} 尚未结束,不能失效处理")
     run = _start(session, "expire", month, trigger)
-    result = vouchers.expire_month(session, month, job_run_id=run.id, actor=trigger)
+    result = monthly.expire_month(session, month, job_run_id=run.id, actor=trigger)
     _finish(run, {"expired": result.expired, "released_fen": result.released_fen})
     session.flush()
     return result, run
