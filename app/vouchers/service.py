@@ -81,51 +81,68 @@ def issue_for_elder(
     subsidy for a service before approval); the month's first instant when None."""
     if not program_period(session).includes(month):
         return None
-    existing = session.scalars(
-        select(Voucher).where(
-            Voucher.elder_id == elder.id,
-            Voucher.month == month.first_day,
-            Voucher.kind == MONTHLY,
-        )
-    ).one_or_none()
+    existing = _monthly_voucher(session, elder.id, month)
     if existing is not None:
         return existing
     face_value = policy_for_month(session, month).monthly_cap_fen
-    voucher = Voucher(
-        id=uuid.uuid4(),
-        district_code=elder.district_code,
-        elder_id=elder.id,
-        kind=MONTHLY,
-        month=month.first_day,
-        face_value_fen=face_value,
-        balance_fen=face_value,
-        status="active",
-        valid_from=max(valid_from, month.starts_at()) if valid_from else month.starts_at(),
-        valid_until=month.ends_at(),
-        issued_at=clock.now(),
-    )
+    starts = max(valid_from, month.starts_at()) if valid_from else month.starts_at()
+    row = _voucher_row(elder, MONTHLY, month, face_value, starts, clock.now())
+    voucher = Voucher(**row)
+    if not _inserted(session, voucher):
+        # The unique (elder, month, kind) closed the race with the monthly job: theirs stands.
+        return _monthly_voucher(session, elder.id, month)
+    _journal_issue(session, row, actor)
+    return voucher
+
+
+def _monthly_voucher(session: Session, elder_id: uuid.UUID, month: Month) -> Voucher | None:
+    return session.scalars(
+        select(Voucher).where(
+            Voucher.elder_id == elder_id, Voucher.month == month.first_day, Voucher.kind == MONTHLY
+        )
+    ).one_or_none()
+
+
+def _voucher_row(
+    elder, kind: str, month: Month, face_value_fen: int, valid_from: datetime, now: datetime
+) -> dict:
+    """A new voucher of ``month``, full, valid from ``valid_from`` to the month's end."""
+    return {
+        "id": uuid.uuid4(),
+        "district_code": elder.district_code,
+        "elder_id": elder.id,
+        "kind": kind,
+        "month": month.first_day,
+        "face_value_fen": face_value_fen,
+        "balance_fen": face_value_fen,
+        "status": "active",
+        "valid_from": valid_from,
+        "valid_until": month.ends_at(),
+        "issued_at": now,
+    }
+
+
+def _inserted(session: Session, voucher: Voucher) -> bool:
+    """Insert unless the unique (elder, month, kind) already holds one (False then)."""
     try:
-        # The unique (elder, month, kind) closes the race with the monthly job.
         with session.begin_nested():
             session.add(voucher)
             session.flush()
     except IntegrityError:
-        return session.scalars(
-            select(Voucher).where(
-                Voucher.elder_id == elder.id,
-                Voucher.month == month.first_day,
-                Voucher.kind == MONTHLY,
-            )
-        ).one()
+        return False
+    return True
+
+
+def _journal_issue(session: Session, row: dict, actor: str) -> None:
+    """The issue entry of a voucher row just inserted (``_voucher_row``)."""
     ledger.post_entry(
         session,
         kind="issue",
-        district_code=voucher.district_code,
-        month=voucher.month,
-        lines=issue_lines(voucher.id, face_value),
+        district_code=row["district_code"],
+        month=row["month"],
+        lines=issue_lines(row["id"], row["face_value_fen"]),
         created_by=actor,
     )
-    return voucher
 
 
 def issue_on_demand(session: Session, elder, now: datetime, *, actor: str) -> bool:
@@ -141,36 +158,17 @@ def issue_on_demand(session: Session, elder, now: datetime, *, actor: str) -> bo
     month = Month.containing(now)
     if not entitlement.due_at_month_start(elder, month) or not program_period(session).includes(month):
         return False
-    face_value = policy_for_month(session, month).monthly_cap_fen
-    voucher_id = uuid.uuid4()
+    row = _voucher_row(
+        elder, MONTHLY, month, policy_for_month(session, month).monthly_cap_fen, month.starts_at(), now
+    )
     inserted = session.execute(
         dialect_insert(session)(Voucher)
-        .values(
-            id=voucher_id,
-            district_code=elder.district_code,
-            elder_id=elder.id,
-            kind=MONTHLY,
-            month=month.first_day,
-            face_value_fen=face_value,
-            balance_fen=face_value,
-            status="active",
-            valid_from=month.starts_at(),
-            valid_until=month.ends_at(),
-            issued_at=now,
-        )
+        .values(**row)
         .on_conflict_do_nothing(index_elements=["elder_id", "month", "kind"])
         .returning(Voucher.id)
     ).first()
-    if inserted is None:
-        return True  # issued meanwhile by the job or another request (it journaled it)
-    ledger.post_entry(
-        session,
-        kind="issue",
-        district_code=elder.district_code,
-        month=month.first_day,
-        lines=issue_lines(voucher_id, face_value),
-        created_by=actor,
-    )
+    if inserted is not None:  # else issued meanwhile by the job or another request (it journaled it)
+        _journal_issue(session, row, actor)
     return True
 
 
@@ -183,34 +181,11 @@ def issue_assessment_voucher(
     second approved assessment in the same month gets none): None then."""
     month = clock.current_month()
     now = clock.now()
-    voucher = Voucher(
-        id=uuid.uuid4(),
-        district_code=elder.district_code,
-        elder_id=elder.id,
-        kind=ASSESSMENT,
-        month=month.first_day,
-        face_value_fen=face_value_fen,
-        balance_fen=face_value_fen,
-        status="active",
-        valid_from=now,
-        valid_until=month.ends_at(),
-        issued_at=now,
-        assessment_id=assessment_id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(voucher)
-            session.flush()
-    except IntegrityError:
+    row = _voucher_row(elder, ASSESSMENT, month, face_value_fen, now, now)
+    voucher = Voucher(**row, assessment_id=assessment_id)
+    if not _inserted(session, voucher):
         return None
-    ledger.post_entry(
-        session,
-        kind="issue",
-        district_code=voucher.district_code,
-        month=voucher.month,
-        lines=issue_lines(voucher.id, face_value_fen),
-        created_by=actor,
-    )
+    _journal_issue(session, row, actor)
     return voucher
 
 
