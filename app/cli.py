@@ -389,17 +389,17 @@ def _status_text(status: str) -> str:
     return STATUS_TITLES.get(status, status)
 
 
-def _current_deadline(out: dict) -> date | None:
+def _current_deadline(out) -> date | None:
     from app.rules.settlement import Deadlines, current_deadline
 
-    return current_deadline(out["status"], Deadlines(**out["deadlines"]))
+    return current_deadline(out.status, Deadlines(**out.deadlines.model_dump()))
 
 
-def _days_left_text(out: dict) -> str:
-    left = out["working_days_left"]
+def _days_left_text(out) -> str:
+    left = out.working_days_left
     if left is None:
         return "—"
-    return f"[red]{left}[/red]" if out["overdue"] else str(left)
+    return f"[red]{left}[/red]" if out.overdue else str(left)
 
 
 @settle_app.command("build")
@@ -425,7 +425,7 @@ def settle_build(
     from app.reference.service import ensure_district
     from app.rules.money import yuan_text
     from app.settlements import service
-    from app.settlements.router import batch_out
+    from app.settlements.summaries import batch_summary
 
     operator = _operator()
     with _app_errors(), session_scope(write=False) as session:
@@ -450,7 +450,7 @@ def settle_build(
         console.print(f"{month} 没有已入账的核销,未生成结算批次(可用 --district 生成空批次)")
         return
 
-    built: list[dict] = []
+    built = []
     existing: list[tuple[str, str, str | None]] = []  # code, detail, the existing batch's id
     refused: AppError | None = None
     with _progress() as progress:
@@ -461,7 +461,7 @@ def settle_build(
                 # One transaction per district: a district refused or already built leaves the others.
                 with session_scope() as session:
                     built.append(
-                        batch_out(
+                        batch_summary(
                             session, service.build_batch(session, operator, district_code=code, month=month)
                         )
                     )
@@ -489,15 +489,15 @@ def settle_build(
         table.add_column("应付(元)", justify="right")
         table.add_column("当前阶段截止日")
         for out in built:
-            totals = out["totals"]
+            totals = out.totals
             table.add_row(
-                f"{out['district_code']} {names.get(out['district_code'], '')}",
-                out["id"],
-                str(totals["redemptions"]),
-                str(totals["elders"]),
-                str(totals["providers"]),
-                yuan_text(totals["payable_fen"]),
-                f"{_status_text(out['status'])} {_day_text(_current_deadline(out))}",
+                f"{out.district_code} {names.get(out.district_code, '')}",
+                out.id,
+                str(totals.redemptions),
+                str(totals.elders),
+                str(totals.providers),
+                yuan_text(totals.payable_fen),
+                f"{_status_text(out.status)} {_day_text(_current_deadline(out))}",
             )
         console.print(table)
     if refused is not None:
@@ -517,14 +517,14 @@ def settle_list(
     from app.reference.service import ensure_district
     from app.rules.money import yuan_text
     from app.settlements import service
-    from app.settlements.router import batch_out
+    from app.settlements.summaries import batch_summary
 
     with _app_errors(), session_scope(write=False) as session:
         if district is not None:
             ensure_district(session, district)
         names = _district_names(session)
         batches = [
-            batch_out(session, batch)
+            batch_summary(session, batch)
             for batch in service.list_batches(session, _operator(), district_code=district, month=month)
         ]
     if not batches:
@@ -540,22 +540,22 @@ def settle_list(
     table.add_column("剩余工作日", justify="right")
     table.add_column("应支付(元)", justify="right", no_wrap=True)
     for out in batches:
-        status = _status_text(out["status"])
-        if out["overdue"]:
+        status = _status_text(out.status)
+        if out.overdue:
             status = f"[red]{status}(逾期)[/red]"
         table.add_row(
-            out["id"],
-            f"{out['district_code']} {names.get(out['district_code'], '')}",
-            out["month"],
+            out.id,
+            f"{out.district_code} {names.get(out.district_code, '')}",
+            out.month,
             status,
-            _day_text(out["deadlines"]["civil_review"]),
-            _day_text(out["deadlines"]["finance_review"]),
-            _day_text(out["deadlines"]["payment"]),
+            _day_text(out.deadlines.civil_review),
+            _day_text(out.deadlines.finance_review),
+            _day_text(out.deadlines.payment),
             _days_left_text(out),
-            yuan_text(out["totals"]["payment_due_fen"]),
+            yuan_text(out.totals.payment_due_fen),
         )
     console.print(table)
-    overdue = sum(out["overdue"] for out in batches)
+    overdue = sum(out.overdue for out in batches)
     console.print(f"共 {len(batches)} 个批次" + (f",[red]逾期 {overdue} 个[/red]" if overdue else ""))
 
 
@@ -569,28 +569,28 @@ def settle_show(batch_id: Annotated[str, typer.Argument(help="settlement batch i
     from app.rules.money import yuan_text
     from app.rules.settlement import transition
     from app.settlements import service
-    from app.settlements.router import batch_out
+    from app.settlements.summaries import batch_summary
 
     with _app_errors(), session_scope(write=False) as session:
-        out = batch_out(session, service.get_visible_batch(session, _operator(), batch_id))
-        name = _district_names(session).get(out["district_code"], "")
+        out = batch_summary(session, service.get_visible_batch(session, _operator(), batch_id))
+        name = _district_names(session).get(out.district_code, "")
 
-    summary = Table(title=f"结算批次 {out['id']}", show_header=False)
+    summary = Table(title=f"结算批次 {out.id}", show_header=False)
     summary.add_column("项目")
     summary.add_column("内容")
-    status = _status_text(out["status"])
-    summary.add_row("区", f"{out['district_code']} {name}")
-    summary.add_row("月份", out["month"])
-    summary.add_row("状态", f"[red]{status}(逾期)[/red]" if out["overdue"] else status)
-    summary.add_row("民政审核截止", _day_text(out["deadlines"]["civil_review"]))
-    summary.add_row("财政复审截止", _day_text(out["deadlines"]["finance_review"]))
-    summary.add_row("支付截止", _day_text(out["deadlines"]["payment"]))
+    status = _status_text(out.status)
+    summary.add_row("区", f"{out.district_code} {name}")
+    summary.add_row("月份", out.month)
+    summary.add_row("状态", f"[red]{status}(逾期)[/red]" if out.overdue else status)
+    summary.add_row("民政审核截止", _day_text(out.deadlines.civil_review))
+    summary.add_row("财政复审截止", _day_text(out.deadlines.finance_review))
+    summary.add_row("支付截止", _day_text(out.deadlines.payment))
     summary.add_row("当前阶段剩余工作日", _days_left_text(out))
-    summary.add_row("缺少凭证的核销", f"{out['missing_evidence']} 笔")
-    summary.add_row("生成时间", out["created_at"].astimezone(_beijing()).strftime("%Y-%m-%d %H:%M:%S"))
+    summary.add_row("缺少凭证的核销", f"{out.missing_evidence} 笔")
+    summary.add_row("生成时间", out.created_at.astimezone(_beijing()).strftime("%Y-%m-%d %H:%M:%S"))
     console.print(summary)
 
-    totals = out["totals"]
+    totals = out.totals
     money = Table(title="金额合计(元)")
     for column in (
         "核销笔数",
@@ -605,27 +605,27 @@ def settle_show(batch_id: Annotated[str, typer.Argument(help="settlement batch i
     ):
         money.add_column(column, justify="right")
     money.add_row(
-        str(totals["redemptions"]),
-        str(totals["elders"]),
-        str(totals["providers"]),
-        yuan_text(totals["amount_fen"]),
-        yuan_text(totals["deduction_fen"]),
-        yuan_text(totals["rejected_fen"]),
-        yuan_text(totals["payable_fen"]),
-        yuan_text(totals["clawback_fen"]),
-        yuan_text(totals["payment_due_fen"]),
+        str(totals.redemptions),
+        str(totals.elders),
+        str(totals.providers),
+        yuan_text(totals.amount_fen),
+        yuan_text(totals.deduction_fen),
+        yuan_text(totals.rejected_fen),
+        yuan_text(totals.payable_fen),
+        yuan_text(totals.clawback_fen),
+        yuan_text(totals.payment_due_fen),
     )
     console.print(money)
 
-    funding = out["funding"]
+    funding = out.funding
     shares = Table(title="资金分担(元)")
     for column in ("中央", "市级", "区级", "合计"):
         shares.add_column(column, justify="right")
     shares.add_row(
-        yuan_text(funding["central_fen"]),
-        yuan_text(funding["city_fen"]),
-        yuan_text(funding["district_fen"]),
-        yuan_text(funding["central_fen"] + funding["city_fen"] + funding["district_fen"]),
+        yuan_text(funding.central_fen),
+        yuan_text(funding.city_fen),
+        yuan_text(funding.district_fen),
+        yuan_text(funding.central_fen + funding.city_fen + funding.district_fen),
     )
     console.print(shares)
 
@@ -635,24 +635,20 @@ def settle_show(batch_id: Annotated[str, typer.Argument(help="settlement batch i
     for column in ("笔数", "补贴抵扣", "核减", "应付", "抵扣追回款", "应支付"):
         lines.add_column(column, justify="right")
     lines.add_column("支付")
-    for line in out["lines"]:
-        paid = (
-            f"已支付 {line['paid_on']} {line['payment_reference'] or ''}".strip()
-            if line["paid"]
-            else "未支付"
-        )
+    for line in out.lines:
+        paid = f"已支付 {line.paid_on} {line.payment_reference or ''}".strip() if line.paid else "未支付"
         lines.add_row(
-            escape(line["provider_name"]),
-            line["provider_id"],
-            str(line["redemptions"]),
-            yuan_text(line["deduction_fen"]),
-            yuan_text(line["rejected_fen"]),
-            yuan_text(line["payable_fen"]),
-            yuan_text(line["clawback_fen"]),
-            yuan_text(line["payment_due_fen"]),
+            escape(line.provider_name),
+            line.provider_id,
+            str(line.redemptions),
+            yuan_text(line.deduction_fen),
+            yuan_text(line.rejected_fen),
+            yuan_text(line.payable_fen),
+            yuan_text(line.clawback_fen),
+            yuan_text(line.payment_due_fen),
             paid,
         )
-    if out["lines"]:
+    if out.lines:
         console.print(lines)
     else:
         console.print("本批次没有核销记录")
@@ -660,15 +656,15 @@ def settle_show(batch_id: Annotated[str, typer.Argument(help="settlement batch i
     history = Table(title="办理记录")
     for column in ("时间", "操作", "状态", "操作人"):
         history.add_column(column)
-    for event in out["events"]:
-        step = transition(event["from_status"], event["action"]) if event["from_status"] else None
-        title = step.action_title if step else EVENT_TITLES.get(event["action"], event["action"])
-        before = _status_text(event["from_status"]) + " → " if event["from_status"] else ""
+    for event in out.events:
+        step = transition(event.from_status, event.action) if event.from_status else None
+        title = step.action_title if step else EVENT_TITLES.get(event.action, event.action)
+        before = _status_text(event.from_status) + " → " if event.from_status else ""
         history.add_row(
-            event["at"].astimezone(_beijing()).strftime("%Y-%m-%d %H:%M"),
+            event.at.astimezone(_beijing()).strftime("%Y-%m-%d %H:%M"),
             title,
-            before + _status_text(event["to_status"]),
-            escape(event["actor"]),
+            before + _status_text(event.to_status),
+            escape(event.actor),
         )
     console.print(history)
 
