@@ -1,4 +1,4 @@
-"""``voucher`` (app/cli.py) in-process with Typer's CliRunner, on SQLite and PostgreSQL.
+"""``voucher`` (app/cli/) in-process with Typer's CliRunner, on SQLite and PostgreSQL.
 
 Data is built over HTTP with the factories, the command runs against the same database (the
 ``client`` fixture's settings, sandbox clock included), and its effect is checked over HTTP
@@ -14,7 +14,7 @@ import holidays
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from app.cli import app, server
 from tests.conftest import admin_headers
 from tests.factories import API, approved_elder, make_provider, redeem, set_clock, vouchers_of
 
@@ -287,10 +287,7 @@ def test_jobs_expire_reports_the_released_balance(client, voucher):
 
 def test_demo_reports_the_loaders_steps(client, voucher, monkeypatch):
     """The loader's ``progress(step, done, total)`` drives a rich progress bar."""
-    import app.demo.loader
-    import app.migrate
-
-    monkeypatch.setattr(app.migrate, "upgrade", lambda *a, **k: None)
+    monkeypatch.setattr(server, "upgrade", lambda *a, **k: None)
     calls = []
 
     def with_progress(session, *, elders_per_district: int = 150, seed: int = 2026, progress=None):
@@ -299,7 +296,7 @@ def test_demo_reports_the_loaders_steps(client, voucher, monkeypatch):
             calls.append((step, done))
         return SimpleNamespace(loaded=False)
 
-    monkeypatch.setattr(app.demo.loader, "load_demo", with_progress)
+    monkeypatch.setattr(server, "load_demo", with_progress)
     result = voucher("demo", "--elders-per-district", "3")
     assert result.exit_code == 0, result.output
     assert [done for _step, done in calls] == [1, 2, 3]
@@ -320,9 +317,7 @@ def test_staff_create_prints_a_working_token(client, voucher):
 
 
 def test_demo_loads_once_and_the_ledger_balances(client, voucher, monkeypatch):
-    from app import migrate
-
-    monkeypatch.setattr(migrate, "upgrade", lambda *a, **k: None)  # the test database is migrated
+    monkeypatch.setattr(server, "upgrade", lambda *a, **k: None)  # the test database is migrated
     # An 80-column terminal (the README's start command in a plain terminal).
     loaded = CliRunner(env={"COLUMNS": "80", "USER": "tester"}).invoke(
         app, ["demo", "--elders-per-district", "3"]
