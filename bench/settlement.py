@@ -26,7 +26,7 @@ Timed: ``build_batch`` inside one ``app.db.session_scope()`` (commit included), 
 month is over), with statement_timeout --timeout. Printed: the wall seconds, every SQL
 statement's time, the CPU of this process and of the PostgreSQL backend, the peak Python memory,
 the batch's totals checked against a direct aggregate of the redemptions, and the time of
-shaping the GET response (``app.settlements.router.batch_out``). The plan of every statement over
+shaping the GET response (``app.settlements.summaries.batch_summary``). The plan of every statement over
 --explain-ms is captured as it ran (auto_explain; with --explain also ANALYZE timings) and printed
 on FAIL. On FAIL without --explain the build is also run once more with EXPLAIN ANALYZE in a
 transaction that is rolled back. A statement cancelled by the timeout is EXPLAINed. The scratch
@@ -207,7 +207,7 @@ def main() -> int:
         from app.reference.service import policy_for_month
         from app.rules.months import Month
         from app.settlements import service
-        from app.settlements.router import batch_out
+        from app.settlements.summaries import batch_summary
 
         month = Month.parse(args.month)
         if clock.now() < month.ends_at():
@@ -339,7 +339,7 @@ def main() -> int:
             # --- what it built -------------------------------------------------------------------
             t0 = time.perf_counter()
             with session_scope(write=False) as session:
-                shown = batch_out(session, session.get(SettlementBatch, batch_id))
+                shown = batch_summary(session, session.get(SettlementBatch, batch_id)).model_dump()
             shape_s = time.perf_counter() - t0
             totals, funding = shown["totals"], shown["funding"]
             exact = (
@@ -364,7 +364,7 @@ def main() -> int:
                 f"  expected from the redemptions table: redemptions={expected[0]:,}, elders={expected[1]:,}, "
                 f"providers={expected[2]:,}, amount_fen={expected[3]:,}, deduction_fen={expected[4]:,} "
                 f"-> {'exact' if exact else 'MISMATCH'}",
-                f"  shaping the GET /settlements/{{id}} response (router.batch_out): {shape_s:.2f} s",
+                f"  shaping the GET /settlements/{{id}} response (summaries.batch_summary): {shape_s:.2f} s",
             ])  # fmt: skip
         passed = build_s < TARGET_SECONDS and exact and not timed_out
 

@@ -1,4 +1,4 @@
-"""``voucher`` (app/cli.py) in-process with Typer's CliRunner, on SQLite and PostgreSQL.
+"""``voucher`` (app/cli/) in-process with Typer's CliRunner, on SQLite and PostgreSQL.
 
 Data is built over HTTP with the factories, the command runs against the same database (the
 ``client`` fixture's settings, sandbox clock included), and its effect is checked over HTTP
@@ -14,7 +14,7 @@ import holidays
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from app.cli import app, server
 from tests.conftest import admin_headers
 from tests.factories import API, approved_elder, make_provider, redeem, set_clock, vouchers_of
 
@@ -287,10 +287,7 @@ def test_jobs_expire_reports_the_released_balance(client, voucher):
 
 def test_demo_reports_the_loaders_steps(client, voucher, monkeypatch):
     """The loader's ``progress(step, done, total)`` drives a rich progress bar."""
-    import app.demo.loader
-    import app.migrate
-
-    monkeypatch.setattr(app.migrate, "upgrade", lambda *a, **k: None)
+    monkeypatch.setattr(server, "upgrade", lambda *a, **k: None)
     calls = []
 
     def with_progress(session, *, elders_per_district: int = 150, seed: int = 2026, progress=None):
@@ -299,7 +296,7 @@ def test_demo_reports_the_loaders_steps(client, voucher, monkeypatch):
             calls.append((step, done))
         return SimpleNamespace(loaded=False)
 
-    monkeypatch.setattr(app.demo.loader, "load_demo", with_progress)
+    monkeypatch.setattr(server, "load_demo", with_progress)
     result = voucher("demo", "--elders-per-district", "3")
     assert result.exit_code == 0, result.output
     assert [done for _step, done in calls] == [1, 2, 3]
@@ -320,9 +317,7 @@ def test_staff_create_prints_a_working_token(client, voucher):
 
 
 def test_demo_loads_once_and_the_ledger_balances(client, voucher, monkeypatch):
-    from app import migrate
-
-    monkeypatch.setattr(migrate, "upgrade", lambda *a, **k: None)  # the test database is migrated
+    monkeypatch.setattr(server, "upgrade", lambda *a, **k: None)  # the test database is migrated
     # An 80-column terminal (the README's start command in a plain terminal).
     loaded = CliRunner(env={"COLUMNS": "80", "USER": "tester"}).invoke(
         app, ["demo", "--elders-per-district", "3"]
@@ -334,3 +329,45 @@ def test_demo_loads_once_and_the_ledger_balances(client, voucher, monkeypatch):
     again = voucher("demo", "--elders-per-district", "3")
     assert again.exit_code == 0 and "演示数据已存在" in again.output
     assert voucher("ledger", "verify").exit_code == 0
+
+
+def test_settle_show_reads_payments_and_the_review_history(client, march, voucher):
+    """A batch reviewed (returned once), approved and paid over HTTP: ``settle show`` prints the
+    payment on the provider's line and every event, review steps titled by their transition."""
+    assert voucher("settle", "build", "--month", MARCH, "--district", CHAOYANG).exit_code == 0
+    [batch] = batches(client, district_code=CHAOYANG)
+    url = f"{API}/settlements/{batch['id']}"
+    for action, body in (
+        ("civil-review", {"rejections": []}),
+        ("finance-review", {"approve": False, "note": "退回补正"}),
+        ("civil-review", {"rejections": []}),
+        ("finance-review", {"approve": True}),
+    ):
+        response = client.post(f"{url}/{action}", json=body, headers=admin_headers())
+        assert response.status_code == 200, response.text
+    [line] = response.json()["lines"]
+    payment = {
+        "provider_id": line["provider_id"],
+        "amount_fen": line["payment_due_fen"],
+        "reference": "PAY-1",
+    }
+    response = client.post(f"{url}/payments", json=payment, headers=admin_headers())
+    assert response.status_code == 200 and response.json()["status"] == "settled", response.text
+
+    shown = voucher("settle", "show", batch["id"])
+    assert shown.exit_code == 0, shown.output
+    assert cells(shown.output, "状态 ")[1] == "已结算"
+    assert cells(shown.output, "朝阳测试驿站")[-1] == "已支付 2026-04-02 PAY-1"
+    history = [
+        cells(row, "│")[1:3] for row in shown.output.split("办理记录")[1].splitlines() if "2026-04-02" in row
+    ]
+    assert history == [
+        ["生成批次", "民政审核"],
+        ["民政审核提交", "民政审核 → 财政复审"],
+        ["财政复审退回", "财政复审 → 民政审核"],
+        ["民政审核提交", "民政审核 → 财政复审"],
+        ["财政复审通过", "财政复审 → 待支付"],
+        ["支付", "待支付 → 待支付"],
+        ["结算完成", "待支付 → 已结算"],
+    ]
+    assert "逾期" not in voucher("settle", "list", "--district", CHAOYANG).output

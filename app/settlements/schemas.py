@@ -1,10 +1,19 @@
+"""Settlement request bodies and the one batch answer every /settlements endpoint gives (and
+``voucher settle`` prints), built from the batch's rows by :meth:`BatchOut.of`."""
+
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Annotated
 
 from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
+from app.models.settlements import SettlementBatch, SettlementEvent, SettlementLine
+from app.rules.calendar import WorkingCalendar, working_days_between
+from app.rules.months import Month
+from app.rules.settlement import Deadlines, current_deadline, is_overdue
 from app.schemas import BeijingTime, DistrictCode, MonthText, RequestModel, ResponseModel
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -52,6 +61,20 @@ class TotalsOut(ResponseModel):
     clawback_fen: int = Field(description="本批次抵扣的追回款合计(分)")
     payment_due_fen: int = Field(description="本批次应支付合计 = 应付 - 抵扣的追回款(分)")
 
+    @classmethod
+    def of(cls, batch: SettlementBatch) -> TotalsOut:
+        return cls(
+            redemptions=batch.redemptions,
+            elders=batch.elders,
+            providers=batch.providers,
+            amount_fen=batch.amount_fen,
+            deduction_fen=batch.deduction_fen,
+            rejected_fen=batch.rejected_fen,
+            payable_fen=batch.payable_fen,
+            clawback_fen=batch.clawback_fen,
+            payment_due_fen=batch.payable_fen - batch.clawback_fen,
+        )
+
 
 class FundingOut(ResponseModel):
     central_fen: int
@@ -71,6 +94,22 @@ class LineOut(ResponseModel):
     paid: bool
     paid_on: date | None
     payment_reference: str | None
+
+    @classmethod
+    def of(cls, line: SettlementLine, provider_name: str) -> LineOut:
+        return cls(
+            provider_id=str(line.provider_id),
+            provider_name=provider_name,
+            redemptions=line.redemptions,
+            deduction_fen=line.deduction_fen,
+            rejected_fen=line.rejected_fen,
+            payable_fen=line.payable_fen,
+            clawback_fen=line.clawback_fen,
+            payment_due_fen=line.payable_fen - line.clawback_fen,
+            paid=line.paid,
+            paid_on=line.paid_on,
+            payment_reference=line.payment_reference,
+        )
 
 
 class EventOut(ResponseModel):
@@ -96,3 +135,35 @@ class BatchOut(ResponseModel):
     lines: list[LineOut]
     events: list[EventOut]
     created_at: BeijingTime
+
+    @classmethod
+    def of(
+        cls,
+        batch: SettlementBatch,
+        *,
+        deadlines: Deadlines,
+        today: date,
+        calendar: WorkingCalendar,
+        provider_names: Mapping[uuid.UUID, str],
+        missing_evidence: int,
+        lines: Sequence[SettlementLine],
+        events: Sequence[SettlementEvent],
+    ) -> BatchOut:
+        """Pure: the rows and facts gathered by app.settlements.summaries.batch_summary, and
+        ``today`` to say whether the current stage is overdue and how many working days it has left."""
+        deadline = current_deadline(batch.status, deadlines)
+        return cls(
+            id=str(batch.id),
+            district_code=batch.district_code,
+            month=str(Month.of(batch.month)),
+            status=batch.status,
+            deadlines=DeadlinesOut.model_validate(deadlines),
+            overdue=is_overdue(batch.status, deadlines, today),
+            working_days_left=working_days_between(today, deadline, calendar) if deadline else None,
+            totals=TotalsOut.of(batch),
+            funding=FundingOut.model_validate(batch),
+            missing_evidence=missing_evidence,
+            lines=[LineOut.of(line, provider_names.get(line.provider_id, "")) for line in lines],
+            events=[EventOut.model_validate(event) for event in events],
+            created_at=batch.created_at,
+        )

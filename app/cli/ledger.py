@@ -1,0 +1,36 @@
+"""``voucher ledger``: the journal check."""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from app.cli import terminal
+from app.db import session_scope
+from app.integrity import verify as integrity
+
+group = typer.Typer(help="The journal.", no_args_is_help=True)
+
+
+@group.command("verify")
+def verify() -> None:
+    """Recompute every balance from the journal; exit 1 on any mismatch."""
+    status = terminal.console.status("核对分录…")
+    with terminal.app_errors(), status, session_scope(write=False) as session:
+        report = integrity.verify(session)
+    table = Table(title="账本核对")
+    for column in ("分录", "分录行", "核对消费券", "不一致"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(report.entries),
+        str(report.lines),
+        str(report.vouchers_checked),
+        str(len(report.mismatches)),
+    )
+    terminal.console.print(table)
+    for mismatch in report.mismatches:
+        terminal.console.print(f"[red]{escape(str(mismatch))}[/red]")
+    if not report.ok:
+        raise typer.Exit(code=1)
+    terminal.console.print("[green]账本平衡,余额与分录一致[/green]")
