@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,9 +46,16 @@ from app.rules.settlement import (
     decide_review_rejection,
     overdue_flag,
 )
-from app.rules.settlement_adjustments import OpenLine, clawbacks_netted, exclusion_reasons, rejection_of
+from app.rules.settlement_adjustments import (
+    OpenLine,
+    Rejection,
+    clawbacks_netted,
+    exclusion_reasons,
+    rejection_of,
+)
 from app.settlements import store
 
+Decided = TypeVar("Decided")
 REFUSALS: dict[str, type[AppError]] = {
     error.code: error
     for error in (
@@ -62,8 +70,11 @@ REFUSALS: dict[str, type[AppError]] = {
 }
 
 
-def _refused(refusal: Refusal) -> AppError:
-    return REFUSALS[refusal.code](refusal.detail)
+def _decided(decision: Refusal | Decided) -> Decided:
+    """A decision's outcome, or its refusal raised as the error of the same code."""
+    if isinstance(decision, Refusal):
+        raise REFUSALS[decision.code](decision.detail)
+    return decision
 
 
 # --- reads -----------------------------------------------------------------------------------------
@@ -121,9 +132,7 @@ def build_batch(session: Session, caller: Principal, *, district_code: str, mont
     ensure_district(session, district_code)
     ensure_district_in_scope(caller, district_code)
     now = clock.now()
-    stage = decide_build(month, working_calendar(session), now)
-    if isinstance(stage, Refusal):
-        raise _refused(stage)
+    stage = _decided(decide_build(month, working_calendar(session), now))
     # Shared with audit findings (app.audits.service.settlement_lock): a fake-service finding
     # either sees this batch or is seen by it.
     lock_for_transaction(session, f"settlement:{district_code}:{month}")
@@ -143,12 +152,17 @@ def build_batch(session: Session, caller: Principal, *, district_code: str, mont
 
 # --- review ----------------------------------------------------------------------------------------
 def _write(session: Session, batch: SettlementBatch, outcome: Outcome, *, actor: str, now: datetime) -> None:
-    """A review decision applied: its rejections while the batch is still where they were made
-    (clawbacks netted again over the lowered payables), then its steps."""
-    if outcome.rejection.reasons:
-        store.reject(session, batch, outcome.rejection, actor=actor)
-        net_clawbacks(session, batch.district_code)
+    """A review decision applied: its rejections while the batch is still in the stage they were
+    made in, then its steps."""
+    _reject(session, batch, outcome.rejection, actor=actor)
     store.advance(session, batch, outcome, actor=actor, now=now)
+
+
+def _reject(session: Session, batch: SettlementBatch, rejection: Rejection, *, actor: str) -> None:
+    """Rejections written, then clawbacks netted again over the lowered payables."""
+    if rejection.reasons:
+        store.reject(session, batch, rejection, actor=actor)
+        net_clawbacks(session, batch.district_code)
 
 
 def submit_civil_review(
@@ -159,16 +173,16 @@ def submit_civil_review(
     requested = [(sent, parse_id(sent), reason) for sent, reason in rejections]
     held = store.held_items(session, batch.id, {parsed for _, parsed, _ in requested if parsed is not None})
     now = clock.now()
-    decision = decide_civil_submission(
-        store.stage_of(batch),
-        caller.role.value,
-        requested,
-        held,
-        today=now.date(),
-        calendar=working_calendar(session),
+    decision = _decided(
+        decide_civil_submission(
+            store.stage_of(batch),
+            caller.role.value,
+            requested,
+            held,
+            today=now.date(),
+            calendar=working_calendar(session),
+        )
     )
-    if isinstance(decision, Refusal):
-        raise _refused(decision)
     _write(session, batch, decision, actor=caller.actor, now=now)
     return batch
 
@@ -179,9 +193,7 @@ def reject_during_civil_review(
     """核减 while the batch is under civil review, before it is submitted (the dashboard's
     drill-down). Returns the fen newly rejected (0: nothing new, no event)."""
     held = store.held_items(session, batch.id, reasons)
-    decision = decide_review_rejection(store.stage_of(batch), caller.role.value, reasons, held)
-    if isinstance(decision, Refusal):
-        raise _refused(decision)
+    decision = _decided(decide_review_rejection(store.stage_of(batch), caller.role.value, reasons, held))
     _write(session, batch, decision, actor=caller.actor, now=clock.now())
     return decision.rejection.total_fen
 
@@ -191,17 +203,17 @@ def finance_review(
 ) -> SettlementBatch:
     """Finance approves the batch for payment or returns it to civil review."""
     now = clock.now()
-    decision = decide_finance_review(
-        store.stage_of(batch),
-        caller.role.value,
-        approve=approve,
-        note=note,
-        has_lines=bool(lines_of(session, batch)),
-        today=now.date(),
-        calendar=working_calendar(session),
+    decision = _decided(
+        decide_finance_review(
+            store.stage_of(batch),
+            caller.role.value,
+            approve=approve,
+            note=note,
+            has_lines=bool(lines_of(session, batch)),
+            today=now.date(),
+            calendar=working_calendar(session),
+        )
     )
-    if isinstance(decision, Refusal):
-        raise _refused(decision)
     _write(session, batch, decision, actor=caller.actor, now=now)
     return batch
 
@@ -221,17 +233,17 @@ def record_payment(
     parsed = parse_id(provider_id)
     line = store.line_for_payment(session, batch.id, parsed) if parsed is not None else None
     now = clock.now()
-    decision = decide_payment(
-        store.stage_of(batch),
-        caller.role.value,
-        store.payable_line(line),
-        amount_fen=amount_fen,
-        reference=reference,
-        others_unpaid=store.unpaid_lines(session, batch.id, besides=parsed) if line else 0,
-        today=now.date(),
+    decision = _decided(
+        decide_payment(
+            store.stage_of(batch),
+            caller.role.value,
+            store.payable_line(line),
+            amount_fen=amount_fen,
+            reference=reference,
+            others_unpaid=store.unpaid_lines(session, batch.id, besides=parsed) if line else 0,
+            today=now.date(),
+        )
     )
-    if isinstance(decision, Refusal):
-        raise _refused(decision)
     store.record_payment(session, batch, line, decision, actor=caller.actor, now=now)
     return batch
 
@@ -244,9 +256,7 @@ def apply_audit_exclusions(session: Session, batch: SettlementBatch, *, actor: s
     if not reasons:
         return 0
     rejection = rejection_of(reasons, store.held_items(session, batch.id, reasons))
-    if rejection.reasons:
-        store.reject(session, batch, rejection, actor=actor)
-        net_clawbacks(session, batch.district_code)
+    _reject(session, batch, rejection, actor=actor)
     return rejection.total_fen
 
 
