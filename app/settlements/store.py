@@ -121,6 +121,19 @@ def create_batch(
     return batch
 
 
+# The columns hold_redemptions inserts, in the order of its selects.
+ITEM_COLUMNS = ("redemption_id", "batch_id", "provider_id", "deduction_fen", "rejected", "missing_evidence")
+LINE_COLUMNS = (
+    "batch_id",
+    "provider_id",
+    "redemptions",
+    "deduction_fen",
+    "rejected_fen",
+    "payable_fen",
+    "paid",
+)
+
+
 def hold_redemptions(session: Session, batch: SettlementBatch) -> None:
     """Hold every posted redemption of the batch's district and month: one item each, one line
     per provider, the batch's totals. Three statements, whatever the volume.
@@ -134,14 +147,6 @@ def hold_redemptions(session: Session, batch: SettlementBatch) -> None:
         Redemption.month == batch.month,
         Redemption.status == "posted",
     )
-    item_columns = [
-        "redemption_id",
-        "batch_id",
-        "provider_id",
-        "deduction_fen",
-        "rejected",
-        "missing_evidence",
-    ]
     items = select(
         Redemption.id,
         literal(batch.id),
@@ -150,30 +155,8 @@ def hold_redemptions(session: Session, batch: SettlementBatch) -> None:
         literal(False),
         ~Redemption.evidence_complete,
     ).where(held)
-    session.execute(insert(SettlementItem).from_select(item_columns, items))
-    line_columns = [
-        "batch_id",
-        "provider_id",
-        "redemptions",
-        "deduction_fen",
-        "rejected_fen",
-        "payable_fen",
-        "paid",
-    ]
-    lines = (
-        select(
-            SettlementItem.batch_id,
-            SettlementItem.provider_id,
-            func.count(),
-            func.sum(SettlementItem.deduction_fen),
-            literal(0),
-            func.sum(SettlementItem.deduction_fen),
-            literal(False),
-        )
-        .where(SettlementItem.batch_id == batch.id)
-        .group_by(SettlementItem.batch_id, SettlementItem.provider_id)
-    )
-    session.execute(insert(SettlementLine).from_select(line_columns, lines))
+    session.execute(insert(SettlementItem).from_select(ITEM_COLUMNS, items))
+    session.execute(insert(SettlementLine).from_select(LINE_COLUMNS, _lines_of_items(batch.id)))
     # Totals straight from the redemptions (same filter), not by joining the items back.
     totals = select(
         func.count(),
@@ -186,6 +169,23 @@ def hold_redemptions(session: Session, batch: SettlementBatch) -> None:
     batch.redemptions, batch.elders, batch.providers, batch.amount_fen, batch.deduction_fen = counted
     refresh_money(session, batch)
     session.flush()
+
+
+def _lines_of_items(batch_id: uuid.UUID):
+    """One unpaid line per provider of the batch's items, nothing rejected yet."""
+    return (
+        select(
+            SettlementItem.batch_id,
+            SettlementItem.provider_id,
+            func.count(),
+            func.sum(SettlementItem.deduction_fen),
+            literal(0),
+            func.sum(SettlementItem.deduction_fen),
+            literal(False),
+        )
+        .where(SettlementItem.batch_id == batch_id)
+        .group_by(SettlementItem.batch_id, SettlementItem.provider_id)
+    )
 
 
 def refresh_money(session: Session, batch: SettlementBatch) -> None:
