@@ -309,7 +309,9 @@ class PayableLine:
 
 
 @dataclass(frozen=True)
-class Payment:
+class Paid:
+    """A provider's line paid: the batch's step (settled with its last line) and the journal."""
+
     outcome: Outcome
     provider_id: UUID
     amount_fen: int
@@ -335,7 +337,7 @@ def decide_payment(
     reference: str,
     others_unpaid: int,
     today: date,
-) -> Refusal | Payment:
+) -> Refusal | Paid:
     """Pay one provider's line: exactly its payable less the clawbacks netted from it, once.
     The batch is settled with its last line (``others_unpaid``: the other lines not paid yet)."""
     refused = step_refusal(stage.status, "pay", role)
@@ -354,7 +356,7 @@ def decide_payment(
     details = {"provider_id": str(line.provider_id), "amount_fen": amount_fen, "reference": reference}
     paid = _step(stage, "pay", details)
     outcome = paid if others_unpaid else _settled(paid, today)
-    return Payment(outcome, line.provider_id, amount_fen, reference, paid_on=today)
+    return Paid(outcome, line.provider_id, amount_fen, reference, paid_on=today)
 
 
 # --- overdue ------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from app.models.redemptions import Redemption
 from app.models.settlements import SettlementBatch, SettlementEvent, SettlementItem, SettlementLine
 from app.reference.service import policy_for_month
 from app.rules.months import BEIJING, Month
-from app.rules.settlement import Event, Outcome, PayableLine, Payment, Stage, split_funding
+from app.rules.settlement import Event, Outcome, Paid, PayableLine, Stage, split_funding
 from app.rules.settlement_adjustments import HeldItem, Rejection
 
 IN_LIST_MAX = 1000  # ids per IN (…): PostgreSQL's driver takes at most 65,535 bind parameters
@@ -372,7 +372,7 @@ def record_payment(
     session: Session,
     batch: SettlementBatch,
     line: SettlementLine,
-    payment: Payment,
+    payment: Paid,
     *,
     actor: str,
     now: datetime,
