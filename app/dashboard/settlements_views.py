@@ -118,6 +118,8 @@ class ItemRow:
     missing_titles: tuple[str, ...] = ()
 
     def __getattr__(self, name: str):
+        if name.startswith("__"):  # copy and pickle probe for these before ``row`` is set
+            raise AttributeError(name)
         return getattr(self.row, name)
 
 
