@@ -6,14 +6,11 @@ what the officer may not do and never decide anything themselves.
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -30,6 +27,7 @@ from app.dashboard.common import (
     require_role,
     required_text,
 )
+from app.dashboard.settlements_views import BatchRow, event_views, item_rows, parse_yuan
 from app.dashboard.web import (
     FormUser,
     ScopedDistrict,
@@ -44,33 +42,17 @@ from app.dashboard.web import (
 )
 from app.deps import SessionDep
 from app.errors import InvalidRejection, NotFound, ValidationFailed
-from app.evidence import service as evidence
 from app.ids import parse_id
-from app.models.elders import Elder
 from app.models.providers import Provider
-from app.models.redemptions import Redemption
-from app.models.reference import CatalogueItem
-from app.models.settlements import SettlementBatch, SettlementEvent, SettlementItem, SettlementLine
-from app.reports.overview import BatchProgress, batch_progress
+from app.models.settlements import SettlementBatch, SettlementLine
+from app.reports.overview import batch_progress
 from app.routing import TransactionRetryRoute
-from app.rules.evidence import EVIDENCE_TITLES
-from app.rules.identity import mask_name
 from app.rules.months import Month
-from app.rules.settlement import TRANSITIONS
 from app.settlements import downloads, service, statements
 
 # Review actions (POST) retry the whole request when the database reports a lost race, as the API does.
 router = APIRouter(prefix="/settlements", route_class=TransactionRetryRoute)
 
-# What each event of a batch's history is called; the review transitions name themselves.
-EVENT_TITLES = {
-    "build": "生成结算批次",
-    "reject": "民政审核核减",
-    "flag_overdue": "逾期提醒",
-    **{action: step.action_title for (_status, action), step in TRANSITIONS.items()},
-}
-# Rejections listed under one event of the history; the rest are counted (the statement lists all).
-EVENT_REJECTIONS_SHOWN = 10
 MAX_REJECTIONS_PER_FORM = 1000
 # The highest page of the drill-down a URL may ask for (a page past the end shows the last one).
 DRILL_DOWN_PAGE_MAX = 10_000_000
@@ -108,88 +90,7 @@ def _line(session: Session, batch: SettlementBatch, provider_id: str) -> tuple[S
     return found[0], found[1]
 
 
-_YUAN = re.compile(r"(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d{1,2}))?", re.ASCII)
-
-
-def parse_yuan(text: str) -> int:
-    """An amount typed in yuan ("1,234.50", "1234.5", "80") as integer fen, exactly: no float
-    anywhere, at most two decimal places, thousands separators optional."""
-    cleaned = re.sub(r"\s", "", text).replace("\uff0c", ",")  # a full-width comma too
-    found = _YUAN.fullmatch(cleaned)
-    whole = found and found.group("whole").replace(",", "")
-    if not found or len(whole) > 13:
-        raise ValidationFailed(f"支付金额格式不正确:“{text[:20]}”,请以元为单位填写,最多两位小数,例如 1234.50")
-    return int(whole) * 100 + int((found.group("cents") or "").ljust(2, "0"))
-
-
-# --- the history of a batch ------------------------------------------------------------------
-
-
-@dataclass
-class EventView:
-    title: str
-    actor: str
-    at: datetime
-    from_status: str | None
-    to_status: str
-    notes: list[str] = field(default_factory=list)
-    rejections: list[tuple[str, str]] = field(default_factory=list)
-    more_rejections: int = 0
-
-
-def _event_views(
-    events: list[SettlementEvent], actors: dict[str, str], provider_names: dict[str, str]
-) -> list[EventView]:
-    views = []
-    for event in events:
-        details: dict[str, Any] = event.details or {}
-        view = EventView(
-            title=EVENT_TITLES.get(event.action, event.action),
-            actor=actors.get(event.actor, event.actor),
-            at=event.at,
-            from_status=event.from_status,
-            to_status=event.to_status,
-        )
-        if event.action == "build":
-            view.notes.append(
-                f"纳入核销 {int(details.get('redemptions', 0)):,} 笔,抵扣金额 {yuan(details.get('deduction_fen', 0))} 元"
-            )
-        if event.action == "pay":
-            name = provider_names.get(str(details.get("provider_id")), str(details.get("provider_id", "")))
-            view.notes.append(
-                f"{name}:支付 {yuan(details.get('amount_fen', 0))} 元,凭证号 {details.get('reference', '')}"
-            )
-        if event.action == "flag_overdue":
-            stage = labels.title(labels.STAGE_TITLES, str(details.get("stage", "")))
-            view.notes.append(f"{stage}已超过截止日 {details.get('due', '')}")
-        if event.action == "reject" and "rejected_fen" in details:
-            view.notes.append(f"核减金额 {yuan(details['rejected_fen'])} 元")
-        if details.get("note"):
-            prefix = "退回意见" if event.action == "return" else "复审意见"
-            view.notes.append(f"{prefix}:{details['note']}")
-        rejections = details.get("rejections") or []
-        if rejections:
-            view.notes.insert(0, f"核减 {len(rejections):,} 笔核销")
-            view.rejections = [
-                (str(r.get("redemption_id", "")), str(r.get("reason", "")))
-                for r in rejections[:EVENT_REJECTIONS_SHOWN]
-            ]
-            view.more_rejections = max(0, len(rejections) - EVENT_REJECTIONS_SHOWN)
-        views.append(view)
-    return views
-
-
 # --- GET /settlements ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchRow:
-    batch: SettlementBatch
-    progress: BatchProgress
-
-    @property
-    def current_stage(self):
-        return next((stage for stage in self.progress.stages if stage.state == "current"), None)
 
 
 @router.get("", name="settlements")
@@ -249,11 +150,6 @@ def batch_page(
         # The district picker of a city-wide officer: that district's batches.
         return redirect(request, "/settlements", district=scoped_district(session, user, district))
     lines = statements.batch_lines(session, batch.id)
-    missing = session.scalar(
-        select(func.count())
-        .select_from(SettlementItem)
-        .where(SettlementItem.batch_id == batch.id, SettlementItem.missing_evidence.is_(True))
-    )
     names = {str(line.provider_id): line.provider_name for line in lines}
     events = service.events_of(session, batch)
     actors = actor_names(
@@ -270,8 +166,8 @@ def batch_page(
             "progress": batch_progress(session, batch),
             "lines": lines,
             "unpaid": [line for line in lines if not line.paid],
-            "missing_evidence": int(missing or 0),
-            "events": _event_views(events, actors, names),
+            "missing_evidence": statements.item_counts(session, batch.id).missing_evidence,
+            "events": event_views(events, actors, names),
             "created_by": actors.get(batch.created_by, batch.created_by),
             "may_civil": may_act(user, CIVIL_ROLES),
             "may_finance": may_act(user, FINANCE_ROLES),
@@ -355,76 +251,6 @@ def record_payment(
 # --- GET /settlements/{id}/providers/{provider_id} -------------------------------------------
 
 
-@dataclass(frozen=True)
-class ItemRow:
-    redemption_id: uuid.UUID
-    served_at: datetime
-    elder: str
-    item: int
-    item_name: str
-    amount_fen: int
-    ltci_paid_fen: int
-    deduction_fen: int
-    missing_evidence: bool
-    rejected: bool
-    rejection_reason: str | None
-    # The required kinds it lacks, in Chinese (the ID-card photo of 四(三) among them).
-    missing_titles: tuple[str, ...] = ()
-
-    @property
-    def payable_fen(self) -> int:
-        return 0 if self.rejected else self.deduction_fen
-
-
-def _item_rows(session: Session, batch: SettlementBatch, provider_id: uuid.UUID, pager: Pager):
-    rows = session.execute(
-        select(
-            SettlementItem.redemption_id,
-            Redemption.served_at,
-            Elder.name,
-            Redemption.item,
-            CatalogueItem.name,
-            Redemption.amount_fen,
-            Redemption.ltci_paid_fen,
-            SettlementItem.deduction_fen,
-            SettlementItem.missing_evidence,
-            SettlementItem.rejected,
-            SettlementItem.rejection_reason,
-            Redemption.category,
-        )
-        .select_from(SettlementItem)
-        .join(Redemption, Redemption.id == SettlementItem.redemption_id)
-        .join(Elder, Elder.id == Redemption.elder_id)
-        .join(CatalogueItem, CatalogueItem.item == Redemption.item)
-        .where(SettlementItem.batch_id == batch.id, SettlementItem.provider_id == provider_id)
-        .order_by(Redemption.served_at, SettlementItem.redemption_id)
-        .offset(pager.offset)
-        .limit(pager.size)
-    ).all()
-    present = evidence.present_kinds(session, [row[0] for row in rows if row[8]])
-    return [
-        ItemRow(
-            redemption_id=row[0],
-            served_at=row[1],
-            elder=mask_name(row[2]),
-            item=row[3],
-            item_name=row[4],
-            amount_fen=int(row[5]),
-            ltci_paid_fen=int(row[6]),
-            deduction_fen=int(row[7]),
-            missing_evidence=bool(row[8]),
-            rejected=bool(row[9]),
-            rejection_reason=row[10],
-            missing_titles=tuple(
-                EVIDENCE_TITLES[kind] for kind in evidence.missing_kinds(row[11], present[row[0]])
-            )
-            if row[8]
-            else (),
-        )
-        for row in rows
-    ]
-
-
 @router.get("/{batch_id}/providers/{provider_id}", name="settlement_provider")
 def provider_page(
     request: Request,
@@ -437,12 +263,7 @@ def provider_page(
     batch = _batch(session, user, batch_id)
     line, provider = _line(session, batch, provider_id)
     pager = Pager(page, page_size(), line.redemptions).within_pages()
-    stats = session.execute(
-        select(
-            func.coalesce(func.sum(case((SettlementItem.rejected, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((SettlementItem.missing_evidence, 1), else_=0)), 0),
-        ).where(SettlementItem.batch_id == batch.id, SettlementItem.provider_id == line.provider_id)
-    ).one()
+    counts = statements.item_counts(session, batch.id, line.provider_id)
     return render(
         request,
         "settlements/provider.html",
@@ -453,9 +274,9 @@ def provider_page(
             "batch_month": Month.of(batch.month),
             "line": line,
             "provider": provider,
-            "rows": _item_rows(session, batch, line.provider_id, pager),
-            "rejected_count": int(stats[0]),
-            "missing_count": int(stats[1]),
+            "rows": item_rows(session, batch, line.provider_id, pager),
+            "rejected_count": counts.rejected,
+            "missing_count": counts.missing_evidence,
             "pager": pager,
             "may_reject": batch.status == "civil_review" and may_act(user, CIVIL_ROLES),
         },

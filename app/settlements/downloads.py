@@ -12,9 +12,12 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.db import session_scope
-from app.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, content_disposition, file_chunks
+from app.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, content_disposition, file_chunks, safe_filename
 from app.models.settlements import SettlementBatch
-from app.settlements import statements
+from app.rules.months import Month
+from app.settlements.statement_csv import batch_csv, provider_csv
+from app.settlements.statement_xlsx import write_batch_xlsx, write_provider_xlsx
+from app.settlements.statements import ProviderStatement
 
 SPOOL_MAX_BYTES = 8 * 1024 * 1024  # larger workbooks go to a temporary file on disk
 
@@ -47,31 +50,45 @@ def workbook(write: Callable[[IO[bytes]], None]) -> Iterator[bytes]:
     return file_chunks(out)
 
 
+def batch_filename(batch: SettlementBatch, extension: str) -> tuple[str, str]:
+    """The download name (Chinese) and its ASCII fallback."""
+    month = Month.of(batch.month)
+    return (
+        f"结算单_{batch.district_code}_{month}.{extension}",
+        f"settlement_{batch.district_code}_{month}.{extension}",
+    )
+
+
+def provider_filename(statement: ProviderStatement, extension: str) -> tuple[str, str]:
+    return (
+        safe_filename(f"对账单_{statement.provider_name}_{statement.month}.{extension}"),
+        f"statement_{statement.credit_code}_{statement.month}.{extension}",
+    )
+
+
 def batch_csv_response(batch: SettlementBatch) -> StreamingResponse:
     """The batch statement as CSV, streamed from its own read session."""
     batch_id = batch.id
     return download(
-        streamed(lambda read: statements.batch_csv(read, batch_id)),
-        CSV_MEDIA_TYPE,
-        statements.batch_filename(batch, "csv"),
+        streamed(lambda read: batch_csv(read, batch_id)), CSV_MEDIA_TYPE, batch_filename(batch, "csv")
     )
 
 
 def batch_xlsx_response(session: Session, batch: SettlementBatch) -> StreamingResponse:
     """The batch statement as XLSX, written with the request's session before it closes."""
-    chunks = workbook(lambda out: statements.write_batch_xlsx(session, batch, out))
-    return download(chunks, XLSX_MEDIA_TYPE, statements.batch_filename(batch, "xlsx"))
+    chunks = workbook(lambda out: write_batch_xlsx(session, batch, out))
+    return download(chunks, XLSX_MEDIA_TYPE, batch_filename(batch, "xlsx"))
 
 
 def provider_statement_response(
-    session: Session, statement: statements.ProviderStatement, statement_format: str
+    session: Session, statement: ProviderStatement, statement_format: str
 ) -> StreamingResponse:
     """A provider's monthly statement, ``statement_format`` "csv" or "xlsx"."""
     if statement_format == "xlsx":
-        chunks = workbook(lambda out: statements.write_provider_xlsx(session, statement, out))
-        return download(chunks, XLSX_MEDIA_TYPE, statements.provider_filename(statement, "xlsx"))
+        chunks = workbook(lambda out: write_provider_xlsx(session, statement, out))
+        return download(chunks, XLSX_MEDIA_TYPE, provider_filename(statement, "xlsx"))
     return download(
-        streamed(lambda read: statements.provider_csv(read, statement)),
+        streamed(lambda read: provider_csv(read, statement)),
         CSV_MEDIA_TYPE,
-        statements.provider_filename(statement, "csv"),
+        provider_filename(statement, "csv"),
     )
