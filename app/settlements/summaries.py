@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -14,9 +14,10 @@ from app.calendar.service import working_calendar
 from app.errors import MonthNotEnded
 from app.models.providers import Provider
 from app.models.redemptions import Redemption
-from app.models.settlements import SettlementBatch, SettlementItem, SettlementLine
+from app.models.settlements import SettlementBatch, SettlementLine
 from app.reference.service import ensure_district
 from app.rules.months import Month
+from app.settlements import statements
 from app.settlements.schemas import BatchOut
 from app.settlements.service import batch_deadlines, events_of, lines_of, list_batches
 
@@ -30,7 +31,7 @@ def batch_summary(session: Session, batch: SettlementBatch) -> BatchOut:
         today=clock.today(),
         calendar=working_calendar(session),
         provider_names=_provider_names(session, batch),
-        missing_evidence=_missing_evidence(session, batch),
+        missing_evidence=statements.item_counts(session, batch.id).missing_evidence,
         lines=lines_of(session, batch),
         events=events_of(session, batch),
     )
@@ -47,14 +48,6 @@ def batch_summaries(
 def _provider_names(session: Session, batch: SettlementBatch) -> dict[uuid.UUID, str]:
     lines = select(SettlementLine.provider_id).where(SettlementLine.batch_id == batch.id)
     return dict(session.execute(select(Provider.id, Provider.name).where(Provider.id.in_(lines))).all())
-
-
-def _missing_evidence(session: Session, batch: SettlementBatch) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(SettlementItem)
-        .where(SettlementItem.batch_id == batch.id, SettlementItem.missing_evidence.is_(True))
-    )
 
 
 def districts_to_settle(session: Session, month: Month, requested: list[str] | None) -> list[str]:
