@@ -37,16 +37,36 @@ def facts(outcome: str, requested=(), found=(), *, drawn: bool = True) -> Findin
 @pytest.mark.parametrize(
     ("case", "given", "code", "detail"),
     [
-        ("elder not drawn", facts("genuine", drawn=False), "ELDER_NOT_SAMPLED", f"老年人 {ELDER} 不在本次抽查样本中"),
+        (
+            "elder not drawn",
+            facts("genuine", drawn=False),
+            "ELDER_NOT_SAMPLED",
+            f"老年人 {ELDER} 不在本次抽查样本中",
+        ),
         (
             "elder not drawn, with redemptions",
             facts("fake_service", [R1], [named(R1)], drawn=False),
             "ELDER_NOT_SAMPLED",
             f"老年人 {ELDER} 不在本次抽查样本中",
         ),
-        ("malformed id", facts("fake_service", ["not-an-id"]), "INVALID_FINDING", "核销记录 not-an-id 无效或重复"),
-        ("duplicated id", facts("genuine", [R1, R1], [named(R1)]), "INVALID_FINDING", f"核销记录 {R1} 无效或重复"),
-        ("fake service naming none", facts("fake_service"), "INVALID_FINDING", "认定虚假服务须列明涉及的核销记录"),
+        (
+            "malformed id",
+            facts("fake_service", ["not-an-id"]),
+            "INVALID_FINDING",
+            "核销记录 not-an-id 无效或重复",
+        ),
+        (
+            "duplicated id",
+            facts("genuine", [R1, R1], [named(R1)]),
+            "INVALID_FINDING",
+            f"核销记录 {R1} 无效或重复",
+        ),
+        (
+            "fake service naming none",
+            facts("fake_service"),
+            "INVALID_FINDING",
+            "认定虚假服务须列明涉及的核销记录",
+        ),
         (
             "not the elder's posted redemption",
             facts("poor_quality", [R1, UNKNOWN], [named(R1)]),
@@ -100,7 +120,11 @@ def test_money_effect_of_a_fake_service(redemption, effect):
         ("fake_service", [named(R1, fen=1500)], A, ["excluded"], 1500, 0),
         (
             "fake_service",
-            [named(R1, fen=1500), named(R2, fen=700, batch_status="settled"), named(R3, fen=300, acted_on=True)],
+            [
+                named(R1, fen=1500),
+                named(R2, fen=700, batch_status="settled"),
+                named(R3, fen=300, acted_on=True),
+            ],
             A,
             ["excluded", "clawback", "none"],
             1500,

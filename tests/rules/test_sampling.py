@@ -207,4 +207,3 @@ def test_verification_recomputes_the_draw_and_the_population(
         "sample_size": stored.sample_size,
         "population_sha256": stored.population_sha256,
     }
-
