@@ -11,13 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from app.anomalies import service
-from app.anomalies.schemas import AnomalyOut, AnomalyPage, AnomalyResolve
+from app.anomalies.schemas import AnomalyOut, AnomalyPage, AnomalyResolve, anomaly_out
 from app.deps import RegistryOfficer, SessionDep, StaffPrincipal
-from app.ids import parse_id
 from app.models.anomalies import Anomaly
-from app.models.redemptions import Redemption
 from app.routing import TransactionRetryRoute
-from app.rules.anomalies import RULE_CODES, RULES
+from app.rules.anomalies import RULE_CODES
 from app.rules.months import Month
 from app.schemas import MAX_OFFSET, DistrictCode, MonthText, problem_responses
 
@@ -31,50 +29,7 @@ router = APIRouter(
 RuleCode = Literal[RULE_CODES]  # type: ignore[valid-type]
 
 
-def _evidence_out(evidence: dict) -> dict:
-    # Ids built in SQL are hex on SQLite and hyphenated on PostgreSQL: show one form.
-    out = {}
-    for key, value in (evidence or {}).items():
-        parsed = parse_id(value) if key.endswith("_id") and isinstance(value, str) else None
-        out[key] = str(parsed) if parsed is not None else value
-    return out
-
-
-def anomaly_out(anomaly: Anomaly, redemption: Redemption | None) -> dict:
-    def text(value) -> str | None:
-        return str(value) if value is not None else None
-
-    return {
-        "id": str(anomaly.id),
-        "district_code": anomaly.district_code,
-        "month": str(Month.of(anomaly.month)),
-        "rule": anomaly.rule,
-        "rule_title": RULES[anomaly.rule].title,
-        "status": anomaly.status,
-        "redemption_id": text(anomaly.redemption_id),
-        "provider_id": text(anomaly.provider_id),
-        "elder_id": text(anomaly.elder_id),
-        "evidence": _evidence_out(anomaly.evidence),
-        "redemption": None
-        if redemption is None
-        else {
-            "id": str(redemption.id),
-            "item": redemption.item,
-            "amount_fen": redemption.amount_fen,
-            "deduction_fen": redemption.deduction_fen,
-            "served_at": redemption.served_at,
-            "created_at": redemption.created_at,
-            "status": redemption.status,
-        },
-        "detected_at": anomaly.detected_at,
-        "detected_by": anomaly.detected_by,
-        "resolved_at": anomaly.resolved_at,
-        "resolved_by": anomaly.resolved_by,
-        "resolution_note": anomaly.resolution_note,
-    }
-
-
-def _with_redemption(session, anomaly: Anomaly) -> dict:
+def _with_redemption(session, anomaly: Anomaly) -> AnomalyOut:
     return anomaly_out(anomaly, service.redemptions_of(session, [anomaly]).get(anomaly.redemption_id))
 
 
@@ -113,12 +68,12 @@ def list_anomalies(
         offset=offset,
     )
     redemptions = service.redemptions_of(session, rows)
-    return {
-        "items": [anomaly_out(a, redemptions.get(a.redemption_id)) for a in rows],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    return AnomalyPage(
+        items=[anomaly_out(a, redemptions.get(a.redemption_id)) for a in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/{anomaly_id}", response_model=AnomalyOut, summary="异常交易预警详情")

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from app.audits import findings as audit_findings
 from app.audits import service
 from app.audits.schemas import (
     FindingCreate,
@@ -22,6 +23,10 @@ from app.audits.schemas import (
     SampleOut,
     SampleSummary,
     VerifyOut,
+    findings_out,
+    population_out,
+    sample_out,
+    sample_summary,
 )
 from app.auth.principal import Principal, Role
 from app.deps import SessionDep, StaffPrincipal, require_roles
@@ -46,48 +51,14 @@ def visible_sample(sample_id: str, session: SessionDep, caller: StaffPrincipal) 
 VisibleSample = Annotated[AuditSample, Depends(visible_sample)]
 
 
-def sample_summary(session, sample: AuditSample) -> dict:
-    return {
-        "id": str(sample.id),
-        "district_code": sample.district_code,
-        "month": str(Month.of(sample.month)),
-        "kind": sample.kind,
-        "method": sample.method,
-        "population": sample.population,
-        "sample_size": sample.sample_size,
-        "seed": sample.seed,
-        "population_sha256": sample.population_sha256,
-        "drawn_at": sample.drawn_at,
-        "drawn_by": sample.drawn_by,
-        "findings_recorded": service.findings_count(session, sample),
-    }
+def _sample_detail(session, sample: AuditSample) -> SampleOut:
+    return sample_out(
+        sample, service.findings_count(session, sample), service.drawn_elder_ids(session, sample)
+    )
 
 
-def sample_out(session, sample: AuditSample) -> dict:
-    return {**sample_summary(session, sample), "elder_ids": service.drawn_elder_ids(session, sample)}
-
-
-def finding_out(finding: AuditFinding, redemptions: list[dict]) -> dict:
-    return {
-        "id": str(finding.id),
-        "sample_id": str(finding.sample_id),
-        "elder_id": str(finding.elder_id),
-        "district_code": finding.district_code,
-        "month": str(Month.of(finding.month)),
-        "provider_id": str(finding.provider_id) if finding.provider_id else None,
-        "outcome": finding.outcome,
-        "note": finding.note,
-        "excluded_fen": finding.excluded_fen,
-        "clawback_fen": finding.clawback_fen,
-        "redemptions": redemptions,
-        "recorded_at": finding.recorded_at,
-        "recorded_by": finding.recorded_by,
-    }
-
-
-def findings_out(session, findings: list[AuditFinding]) -> list[dict]:
-    named = service.finding_redemptions(session, findings)
-    return [finding_out(f, named[f.id]) for f in findings]
+def _findings(session, findings: list[AuditFinding]) -> list[FindingOut]:
+    return findings_out(findings, audit_findings.finding_lines(session, findings))
 
 
 @router.post(
@@ -107,7 +78,7 @@ def draw_sample(body: SampleCreate, session: SessionDep, caller: Inspector, resp
     )
     if not drawn.created:
         response.status_code = status.HTTP_200_OK
-    return sample_out(session, drawn.sample)
+    return _sample_detail(session, drawn.sample)
 
 
 @router.get("/audit-samples", response_model=list[SampleSummary], summary="抽查样本列表")
@@ -125,12 +96,13 @@ def list_samples(
         month=Month.parse(month) if month else None,
         kind=kind.value if kind else None,
     )
-    return [sample_summary(session, s) for s in samples]
+    counts = service.findings_counts(session, samples)
+    return [sample_summary(s, counts[s.id]) for s in samples]
 
 
 @router.get("/audit-samples/{sample_id}", response_model=SampleOut, summary="抽查样本详情")
 def get_sample(sample: VisibleSample, session: SessionDep):
-    return sample_out(session, sample)
+    return _sample_detail(session, sample)
 
 
 @router.get(
@@ -140,16 +112,7 @@ def get_sample(sample: VisibleSample, session: SessionDep):
 )
 def get_population(sample: VisibleSample, session: SessionDep):
     drawn = set(service.drawn_elder_ids(session, sample))
-    return {
-        "sample_id": str(sample.id),
-        "method": sample.method,
-        "seed": sample.seed,
-        "population_sha256": sample.population_sha256,
-        "units": [
-            {"elder_id": unit.elder_id, "stratum": unit.stratum, "drawn": unit.elder_id in drawn}
-            for unit in service.stored_population(session, sample)
-        ],
-    }
+    return population_out(sample, service.stored_population(session, sample), drawn)
 
 
 @router.get(
@@ -168,7 +131,7 @@ def verify_sample(sample: VisibleSample, session: SessionDep):
     summary="录入抽查结论(认定虚假服务的核销不予结算或追回)",
 )
 def record_finding(sample: VisibleSample, body: FindingCreate, session: SessionDep, caller: Inspector):
-    finding = service.record_finding(
+    finding = audit_findings.record_finding(
         session,
         caller,
         sample,
@@ -177,12 +140,12 @@ def record_finding(sample: VisibleSample, body: FindingCreate, session: SessionD
         note=body.note,
         redemption_ids=body.redemption_ids,
     )
-    return findings_out(session, [finding])[0]
+    return _findings(session, [finding])[0]
 
 
 @router.get("/audit-samples/{sample_id}/findings", response_model=list[FindingOut], summary="样本的抽查结论")
 def sample_findings(sample: VisibleSample, session: SessionDep):
-    return findings_out(session, service.findings_of_sample(session, sample))
+    return _findings(session, audit_findings.findings_of_sample(session, sample))
 
 
 @router.get("/audit-findings", response_model=FindingPage, summary="抽查结论列表(按区、月份、结论)")
@@ -196,7 +159,7 @@ def list_findings(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ):
-    findings, total = service.list_findings(
+    findings, total = audit_findings.list_findings(
         session,
         caller,
         district_code=district_code,
@@ -206,4 +169,4 @@ def list_findings(
         limit=limit,
         offset=offset,
     )
-    return {"items": findings_out(session, findings), "total": total, "limit": limit, "offset": offset}
+    return FindingPage(items=_findings(session, findings), total=total, limit=limit, offset=offset)

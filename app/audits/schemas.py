@@ -1,9 +1,15 @@
+"""API shapes of audit samples and findings, and the functions that build them from the tables."""
+
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
 
 from pydantic import Field
 
+from app.models.audits import AuditFinding, AuditFindingRedemption, AuditSample
+from app.rules.months import Month
+from app.rules.sampling import Unit
 from app.schemas import BeijingTime, DistrictCode, MonthText, RequestModel, ResponseModel
 
 
@@ -110,3 +116,73 @@ class FindingPage(ResponseModel):
     total: int
     limit: int
     offset: int
+
+
+# --- built from the tables -------------------------------------------------------------------------
+def _sample_fields(sample: AuditSample, findings_recorded: int) -> dict:
+    return {
+        "id": str(sample.id),
+        "district_code": sample.district_code,
+        "month": str(Month.of(sample.month)),
+        "kind": sample.kind,
+        "method": sample.method,
+        "population": sample.population,
+        "sample_size": sample.sample_size,
+        "seed": sample.seed,
+        "population_sha256": sample.population_sha256,
+        "drawn_at": sample.drawn_at,
+        "drawn_by": sample.drawn_by,
+        "findings_recorded": findings_recorded,
+    }
+
+
+def sample_summary(sample: AuditSample, findings_recorded: int) -> SampleSummary:
+    return SampleSummary(**_sample_fields(sample, findings_recorded))
+
+
+def sample_out(sample: AuditSample, findings_recorded: int, elder_ids: list[str]) -> SampleOut:
+    return SampleOut(**_sample_fields(sample, findings_recorded), elder_ids=elder_ids)
+
+
+def population_out(sample: AuditSample, units: list[Unit], drawn: set[str]) -> PopulationOut:
+    return PopulationOut(
+        sample_id=str(sample.id),
+        method=sample.method,
+        seed=sample.seed,
+        population_sha256=sample.population_sha256,
+        units=[
+            PopulationUnit(elder_id=unit.elder_id, stratum=unit.stratum, drawn=unit.elder_id in drawn)
+            for unit in units
+        ],
+    )
+
+
+def findings_out(
+    findings: list[AuditFinding], lines: dict[uuid.UUID, list[AuditFindingRedemption]]
+) -> list[FindingOut]:
+    """Each finding with the redemptions it names (``lines``: app.audits.findings.finding_lines)."""
+    return [
+        FindingOut(
+            id=str(f.id),
+            sample_id=str(f.sample_id),
+            elder_id=str(f.elder_id),
+            district_code=f.district_code,
+            month=str(Month.of(f.month)),
+            provider_id=str(f.provider_id) if f.provider_id else None,
+            outcome=f.outcome,
+            note=f.note,
+            excluded_fen=f.excluded_fen,
+            clawback_fen=f.clawback_fen,
+            redemptions=[
+                FindingRedemptionOut(
+                    redemption_id=str(line.redemption_id),
+                    deduction_fen=line.deduction_fen,
+                    effect=line.effect,
+                )
+                for line in lines[f.id]
+            ],
+            recorded_at=f.recorded_at,
+            recorded_by=f.recorded_by,
+        )
+        for f in findings
+    ]

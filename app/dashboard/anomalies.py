@@ -197,6 +197,19 @@ def _evidence_text(key: str, value: Any, names: Names) -> str:
     return f"{value} {unit}" if unit else str(value)
 
 
+def _evidence_lines(evidence: dict, redemptions: dict, names: Names) -> list[EvidenceLine]:
+    """The evidence as labelled lines; an overlap's other redemption shown as the page shows one."""
+    lines = []
+    for key, value in evidence.items():
+        label = EVIDENCE_LABELS.get(key, key)
+        if key == "other_redemption_id":
+            other = redemptions.get(_evidence_id(evidence, key))
+            lines.append(EvidenceLine(label, str(value), redemption_view(other, names) if other else None))
+        else:
+            lines.append(EvidenceLine(label, _evidence_text(key, value, names)))
+    return lines
+
+
 def _rule_title(rule: str) -> str:
     return rules.RULES[rule].title if rule in rules.RULES else rule
 
@@ -219,17 +232,6 @@ def anomaly_views(session: Session, rows: list[Anomaly]) -> list[AnomalyView]:
     resolvers = supervision_actor_names(session, {a.resolved_by for a in rows})
     views = []
     for a in rows:
-        evidence = a.evidence or {}
-        lines = []
-        for key, value in evidence.items():
-            label = EVIDENCE_LABELS.get(key, key)
-            if key == "other_redemption_id":
-                other = redemptions.get(_evidence_id(evidence, key))
-                lines.append(
-                    EvidenceLine(label, str(value), redemption_view(other, names) if other else None)
-                )
-            else:
-                lines.append(EvidenceLine(label, _evidence_text(key, value, names)))
         reason, citation = RULE_NOTES.get(a.rule, ("", ""))
         redemption = redemptions.get(a.redemption_id) if a.redemption_id else None
         views.append(
@@ -246,7 +248,7 @@ def anomaly_views(session: Session, rows: list[Anomaly]) -> list[AnomalyView]:
                 provider=names.provider(a.provider_id),
                 elder=names.elder(a.elder_id),
                 redemption=redemption_view(redemption, names) if redemption else None,
-                evidence=lines,
+                evidence=_evidence_lines(a.evidence or {}, redemptions, names),
                 resolved_at=a.resolved_at,
                 resolved_by=resolvers.get(a.resolved_by) if a.resolved_by else None,
                 resolution_note=a.resolution_note,

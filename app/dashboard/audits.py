@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Query, Request
 
 from app import clock
+from app.audits import findings as audit_findings
 from app.audits import service as audits
 from app.dashboard.common import (
     CIVIL_ROLES,
@@ -202,9 +203,9 @@ def audit_sample(
     pager = Pager(page, size, sample.sample_size)
     units = audits.drawn_units(session, sample, limit=size, offset=pager.offset)
     redemptions = audits.sampled_redemptions(session, sample, [u.elder_id for u in units])
-    findings = audits.findings_of_sample(session, sample)
-    named = audits.finding_redemptions(session, findings)
-    finding_redemption_ids = {parse_id(line["redemption_id"]) for lines in named.values() for line in lines}
+    findings = audit_findings.findings_of_sample(session, sample)
+    named = audit_findings.finding_lines(session, findings)
+    finding_redemption_ids = {line.redemption_id for lines in named.values() for line in lines}
     by_id = {r.id: r for r in redemptions}
     by_id.update(redemptions_by_ids(session, finding_redemption_ids - set(by_id)))
     names = load_names(
@@ -269,13 +270,13 @@ def _finding_views(findings, named, by_id, names: Names, actors: dict[str, str])
     for f in findings:
         lines = []
         for line in named.get(f.id, []):
-            r = by_id.get(parse_id(line["redemption_id"]))
+            r = by_id.get(line.redemption_id)
             lines.append(
                 FindingLine(
-                    redemption_id=line["redemption_id"],
+                    redemption_id=str(line.redemption_id),
                     redemption=redemption_view(r, names) if r else None,
-                    deduction_fen=line["deduction_fen"],
-                    effect=line["effect"],
+                    deduction_fen=line.deduction_fen,
+                    effect=line.effect,
                 )
             )
         views.append(
@@ -344,7 +345,7 @@ def record_finding(
     if len(redemption_ids) > FINDING_REDEMPTIONS_MAX:
         raise ValidationFailed(f"一条抽查结论最多涉及 {FINDING_REDEMPTIONS_MAX} 笔核销")
     sample: AuditSample = audits.get_visible_sample(session, user.principal, sample_id)
-    finding = audits.record_finding(
+    finding = audit_findings.record_finding(
         session,
         user.principal,
         sample,

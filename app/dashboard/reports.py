@@ -4,11 +4,9 @@ submissions, the XLSX of each, and the form that records a submission."""
 
 from __future__ import annotations
 
-import tempfile
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import StreamingResponse
 
 from app import clock
 from app.auth.principal import Role
@@ -24,11 +22,16 @@ from app.dashboard.web import (
     scoped_district,
 )
 from app.deps import SessionDep
-from app.exports import XLSX_MEDIA_TYPE, content_disposition, file_chunks
 from app.reports import annual as annual_reports
 from app.reports import service as quarterly_reports
 from app.reports import submissions
-from app.reports.xlsx import annual_filename, quarterly_filename, write_annual_xlsx, write_quarterly_xlsx
+from app.reports.xlsx import (
+    annual_filename,
+    quarterly_filename,
+    write_annual_xlsx,
+    write_quarterly_xlsx,
+    xlsx_download,
+)
 from app.routing import TransactionRetryRoute
 
 router = APIRouter(route_class=TransactionRetryRoute)
@@ -86,17 +89,6 @@ def submit_report(
     return redirect(request, "/reports", flash="报告已报送并留存报送记录", district=district, year=year)
 
 
-def _xlsx(write, report, filenames) -> StreamingResponse:
-    out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
-    write(report, out)
-    filename, fallback = filenames(report)
-    return StreamingResponse(
-        file_chunks(out),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": content_disposition(filename, fallback)},
-    )
-
-
 @router.get("/reports/quarterly.xlsx", name="quarterly_xlsx")
 def quarterly_xlsx(
     session: SessionDep,
@@ -108,10 +100,10 @@ def quarterly_xlsx(
     report = quarterly_reports.quarterly_report(
         session, user.principal, district_code=district, year=year, quarter=quarter
     )
-    return _xlsx(write_quarterly_xlsx, report, quarterly_filename)
+    return xlsx_download(write_quarterly_xlsx, report, quarterly_filename)
 
 
 @router.get("/reports/annual.xlsx", name="annual_xlsx")
 def annual_xlsx(session: SessionDep, user: User, district: ScopedDistrict, year: Year):
     report = annual_reports.annual_report(session, user.principal, district_code=district, year=year)
-    return _xlsx(write_annual_xlsx, report, annual_filename)
+    return xlsx_download(write_annual_xlsx, report, annual_filename)

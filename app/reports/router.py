@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -10,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from app.auth.principal import Principal, Role
 from app.deps import SessionDep, StaffPrincipal, require_roles
-from app.exports import XLSX_MEDIA_TYPE, content_disposition, file_chunks
+from app.exports import XLSX_MEDIA_TYPE
 from app.reports import annual, service, submissions
 from app.reports.schemas import (
     AnnualReportOut,
@@ -18,8 +17,16 @@ from app.reports.schemas import (
     ReportSubmissionOut,
     ReportSubmit,
     ScheduledReportOut,
+    scheduled_report_out,
+    submission_out,
 )
-from app.reports.xlsx import annual_filename, quarterly_filename, write_annual_xlsx, write_quarterly_xlsx
+from app.reports.xlsx import (
+    annual_filename,
+    quarterly_filename,
+    write_annual_xlsx,
+    write_quarterly_xlsx,
+    xlsx_download,
+)
 from app.routing import TransactionRetryRoute
 from app.schemas import DistrictCode, problem_responses
 
@@ -50,21 +57,6 @@ def quarterly_report(
     return service.quarterly_report(session, caller, district_code=district_code, year=year, quarter=quarter)
 
 
-def _xlsx_response(write, report, filenames) -> StreamingResponse:
-    out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
-    try:
-        write(report, out)
-    except BaseException:
-        out.close()
-        raise
-    filename, fallback = filenames(report)
-    return StreamingResponse(
-        file_chunks(out),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": content_disposition(filename, fallback)},
-    )
-
-
 def _xlsx_responses(description: str) -> dict:
     return {
         200: {
@@ -90,7 +82,7 @@ def quarterly_report_xlsx(
     report = service.quarterly_report(
         session, caller, district_code=district_code, year=year, quarter=quarter
     )
-    return _xlsx_response(write_quarterly_xlsx, report, quarterly_filename)
+    return xlsx_download(write_quarterly_xlsx, report, quarterly_filename)
 
 
 @router.get("/annual", response_model=AnnualReportOut, summary="区年度工作总结(数据部分;12月10日前报送)")
@@ -108,22 +100,7 @@ def annual_report_xlsx(
     session: SessionDep, caller: StaffPrincipal, district_code: DistrictQuery, year: YearQuery
 ):
     report = annual.annual_report(session, caller, district_code=district_code, year=year)
-    return _xlsx_response(write_annual_xlsx, report, annual_filename)
-
-
-def submission_out(submission) -> dict:
-    return {
-        "id": str(submission.id),
-        "district_code": submission.district_code,
-        "kind": submission.kind,
-        "year": submission.year,
-        "quarter": submission.quarter or None,
-        "due_on": submission.due_on,
-        "submitted_at": submission.submitted_at,
-        "submitted_by": submission.submitted_by,
-        "late": submission.late,
-        "summary": submission.summary,
-    }
+    return xlsx_download(write_annual_xlsx, report, annual_filename)
 
 
 @router.post(
@@ -134,17 +111,16 @@ def submission_out(submission) -> dict:
     responses=problem_responses(409),
 )
 def submit_report(body: ReportSubmit, session: SessionDep, caller: ReportSubmitter):
-    return submission_out(
-        submissions.submit(
-            session,
-            caller,
-            district_code=body.district_code,
-            kind=body.kind,
-            year=body.year,
-            quarter=body.quarter,
-            summary=body.summary,
-        )
+    submission = submissions.submit(
+        session,
+        caller,
+        district_code=body.district_code,
+        kind=body.kind,
+        year=body.year,
+        quarter=body.quarter,
+        summary=body.summary,
     )
+    return submission_out(submission)
 
 
 @router.get(
@@ -158,17 +134,5 @@ def report_schedule(
     year: YearQuery,
     district_code: Annotated[DistrictCode | None, Query(description="行政区划代码")] = None,
 ):
-    return [
-        {
-            "district_code": row.district_code,
-            "district_name": row.district_name,
-            "kind": row.kind,
-            "year": row.year,
-            "quarter": row.quarter,
-            "due_on": row.due_on,
-            "submitted": row.submission is not None,
-            "submission": submission_out(row.submission) if row.submission else None,
-            "overdue": row.overdue,
-        }
-        for row in submissions.schedule(session, caller, district_code=district_code, year=year)
-    ]
+    rows = submissions.schedule(session, caller, district_code=district_code, year=year)
+    return [scheduled_report_out(row) for row in rows]

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from app.models.reports import ReportSubmission
 from app.schemas import BeijingTime, DistrictCode, RequestModel, ResponseModel
 from app.settlements.schemas import DeadlinesOut
+
+if TYPE_CHECKING:
+    from app.reports.submissions import ScheduledReport
 
 
 class CategoryFiguresOut(ResponseModel):
@@ -150,3 +154,33 @@ class ScheduledReportOut(ResponseModel):
     submitted: bool
     submission: ReportSubmissionOut | None
     overdue: bool = Field(description="未报送且已过截止日期")
+
+
+# --- built from the tables -------------------------------------------------------------------------
+def submission_out(submission: ReportSubmission) -> ReportSubmissionOut:
+    return ReportSubmissionOut(
+        id=str(submission.id),
+        district_code=submission.district_code,
+        kind=submission.kind,
+        year=submission.year,
+        quarter=submission.quarter or None,  # stored as 0 for the annual summary
+        due_on=submission.due_on,
+        submitted_at=submission.submitted_at,
+        submitted_by=submission.submitted_by,
+        late=submission.late,
+        summary=submission.summary,
+    )
+
+
+def scheduled_report_out(row: ScheduledReport) -> ScheduledReportOut:
+    return ScheduledReportOut(
+        district_code=row.district_code,
+        district_name=row.district_name,
+        kind=row.kind,
+        year=row.year,
+        quarter=row.quarter,
+        due_on=row.due_on,
+        submitted=row.submission is not None,
+        submission=submission_out(row.submission) if row.submission else None,
+        overdue=row.overdue,
+    )

@@ -246,17 +246,28 @@ def monthly_figures(
     ``redemption_rows``: the redemption aggregates when the caller already has them (the
     dashboard's overview derives them from its own, finer grouping: one pass, not two)."""
     days = [m.first_day for m in months]
-    now = clock.now()
     by_day = {m.first_day: MonthFigures(month=str(m)) for m in months}
+    _add_vouchers(by_day, _voucher_figures(session, district_code, days, clock.now()))
+    _add_redemptions(by_day, redemption_rows or _redemption_figures(session, district_code, days))
+    for day, kind, released in _released_figures(session, district_code, days):
+        target = by_day[day].expired if kind == "expire" else by_day[day].revoked
+        target.released_fen += int(released)
+    _add_settlements(session, district_code, months, by_day)
+    for figures in by_day.values():
+        _utilise(figures)
+    return [by_day[day] for day in days]
 
-    voucher_rows = _voucher_figures(session, district_code, days, now)
-    for day, issued, elders, face, expired, revoked in voucher_rows:
+
+def _add_vouchers(by_day: dict[date, MonthFigures], rows) -> None:
+    for day, issued, elders, face, expired, revoked in rows:
         figures = by_day[day]
         figures.vouchers_issued, figures.elders_with_vouchers = int(issued), int(elders)
         figures.face_value_fen = int(face)
         figures.expired.vouchers, figures.revoked.vouchers = int(expired), int(revoked)
 
-    category_rows, elder_rows = redemption_rows or _redemption_figures(session, district_code, days)
+
+def _add_redemptions(by_day: dict[date, MonthFigures], rows: RedemptionRows) -> None:
+    category_rows, elder_rows = rows
     for day, category, status, count, amount, deduction in category_rows:
         figures = by_day[day]
         figures.redemptions.count += int(count)
@@ -273,15 +284,17 @@ def monthly_figures(
     for day, elders in elder_rows:
         by_day[day].redemptions.elders = int(elders)
 
-    for day, kind, released in _released_figures(session, district_code, days):
-        target = by_day[day].expired if kind == "expire" else by_day[day].revoked
-        target.released_fen += int(released)
 
+def _add_settlements(
+    session: Session, district_code: str, months: list[Month], by_day: dict[date, MonthFigures]
+) -> None:
+    """Each month's settlement progress, and its funding once finance has committed the money."""
     batches = {
         batch.month: batch
         for batch in session.scalars(
             select(SettlementBatch).where(
-                SettlementBatch.district_code == district_code, SettlementBatch.month.in_(days)
+                SettlementBatch.district_code == district_code,
+                SettlementBatch.month.in_([m.first_day for m in months]),
             )
         )
     }
@@ -296,8 +309,6 @@ def monthly_figures(
             figures.funding = Funding(
                 batch.central_fen, batch.city_fen, batch.district_fen, batch.payable_fen
             )
-        _utilise(figures)
-    return [by_day[day] for day in days]
 
 
 def quarterly_report(

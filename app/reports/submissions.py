@@ -23,25 +23,13 @@ from app.reference.service import ensure_district
 from app.reports.annual import annual_report
 from app.reports.errors import ReportAlreadySubmitted, ReportNotDue
 from app.reports.service import quarterly_report
-from app.rules.reports import (
-    annual_due_on,
-    report_due_on,
-    report_overdue,
-    report_period_starts,
-    submitted_late,
-)
-
-ANNUAL = "annual"
-QUARTERLY = "quarterly"
+from app.rules.redemption import Refusal
+from app.rules.reports import ANNUAL, QUARTERLY, decide_submission, report_due, report_overdue
 
 
 def _as_json(report) -> dict:
     """A report's dataclasses as plain JSON (dates as ISO text): the snapshot kept on submission."""
     return json.loads(json.dumps(asdict(report), default=str, ensure_ascii=False))
-
-
-def due_on(kind: str, year: int, quarter: int) -> date:
-    return annual_due_on(year) if kind == ANNUAL else report_due_on(year, quarter)
 
 
 def submit(
@@ -54,29 +42,30 @@ def submit(
     quarter: int | None,
     summary: str | None,
 ) -> ReportSubmission:
-    """Record the submission of one report, with its figures as they are now. REPORT_NOT_DUE
-    before the report's period has begun; REPORT_ALREADY_SUBMITTED the second time."""
+    """Record the submission of one report, with its figures as they are now
+    (app.rules.reports.decide_submission); REPORT_ALREADY_SUBMITTED the second time."""
     ensure_district(session, district_code)
     ensure_district_in_scope(caller, district_code)
-    quarter = quarter if kind == QUARTERLY and quarter else 0
-    if clock.today() < report_period_starts(year, quarter):
-        raise ReportNotDue("报告期尚未开始,不能报送")
+    now = clock.now()
+    decision = decide_submission(kind, year, quarter, now)
+    if isinstance(decision, Refusal):
+        raise ReportNotDue(decision.detail)
     if kind == QUARTERLY:
-        report = quarterly_report(session, caller, district_code=district_code, year=year, quarter=quarter)
+        report = quarterly_report(
+            session, caller, district_code=district_code, year=year, quarter=decision.quarter
+        )
     else:
         report = annual_report(session, caller, district_code=district_code, year=year)
-    now = clock.now()
-    due = due_on(kind, year, quarter)
     submission = ReportSubmission(
         id=uuid.uuid4(),
         district_code=district_code,
         kind=kind,
         year=year,
-        quarter=quarter,
-        due_on=due,
+        quarter=decision.quarter,
+        due_on=decision.due_on,
         submitted_at=now,
         submitted_by=caller.actor,
-        late=submitted_late(now.date(), due),
+        late=decision.late,
         summary=summary,
         figures=_as_json(report),
     )
@@ -121,7 +110,7 @@ def schedule(
     for district in session.scalars(districts):
         for kind, quarter in owed:
             submission = submitted.get((district.code, kind, quarter))
-            due = due_on(kind, year, quarter)
+            due = report_due(kind, year, quarter)
             rows.append(
                 ScheduledReport(
                     district_code=district.code,

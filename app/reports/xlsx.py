@@ -1,15 +1,20 @@
 """The report workbooks (quarterly and annual) on the shared spreadsheet helpers of
-``app.exports``."""
+``app.exports``, and their download (the same bytes and headers for the API and the dashboard)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
 from typing import IO, TYPE_CHECKING, Any
 
+from fastapi.responses import StreamingResponse
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app.exports import (
+    XLSX_MEDIA_TYPE,
     cells,
     date_cell,
     ratio_cell,
@@ -18,12 +23,13 @@ from app.exports import (
     yes_no,
     yuan_cell,
 )
+from app.reports.service import Deadlines, MonthFigures, PeriodFigures, QuarterlyReport, SettlementProgress
 from app.rules.eligibility import ELDER_STATUS_TITLES
 from app.rules.provider_list import KIND_TITLES
+from app.settlements.downloads import download, workbook
 
 if TYPE_CHECKING:
     from app.reports.annual import AnnualReport
-    from app.reports.service import QuarterlyReport
 
 
 QUARTERLY_SHEET = "季度报告"
@@ -37,67 +43,90 @@ SETTLEMENT_TITLES = {
 CATEGORY_TITLES = {"home_community": "居家社区服务", "institution": "机构服务"}
 
 
-def _indicator_rows(sheet: WriteOnlyWorksheet, months: list, total, total_label: str) -> list[list[Any]]:
-    """One row per indicator, a column per month and one for the period (quarter or year)."""
-    periods = [*months, total]
+@dataclass(frozen=True)
+class _Indicators:
+    """Builds the indicator rows: a bold label, then a column per month and, for the figures
+    that have one, a column for the whole period (quarter or year)."""
 
-    def row(label: str, values: Iterable[Any]) -> list[Any]:
-        return [text_cell(sheet, label, bold=True), *cells(sheet, values)]
+    sheet: WriteOnlyWorksheet
+    months: list[MonthFigures]
+    total: PeriodFigures
 
-    def money(label: str, pick) -> list[Any]:
-        return [text_cell(sheet, label, bold=True), *(yuan_cell(sheet, pick(p)) for p in periods)]
+    def label(self, text: str) -> WriteOnlyCell:
+        return text_cell(self.sheet, text, bold=True)
 
-    def count(label: str, pick) -> list[Any]:
-        return row(label, (pick(p) for p in periods))
+    def periods(self) -> list[PeriodFigures]:
+        return [*self.months, self.total]
 
-    def monthly(label: str, pick) -> list[Any]:
-        return row(label, [pick(m.settlement) for m in months])
+    def count(self, label: str, pick: Callable[[PeriodFigures], Any]) -> list[Any]:
+        return [self.label(label), *cells(self.sheet, (pick(p) for p in self.periods()))]
 
-    def deadline(label: str, pick) -> list[Any]:
+    def money(self, label: str, pick: Callable[[PeriodFigures], int]) -> list[Any]:
+        return [self.label(label), *(yuan_cell(self.sheet, pick(p)) for p in self.periods())]
+
+    def ratio(self, label: str, pick: Callable[[PeriodFigures], str | None]) -> list[Any]:
+        return [self.label(label), *(ratio_cell(self.sheet, pick(p)) for p in self.periods())]
+
+    def monthly(self, label: str, pick: Callable[[SettlementProgress], Any]) -> list[Any]:
+        return [self.label(label), *cells(self.sheet, [pick(m.settlement) for m in self.months])]
+
+    def deadline(self, label: str, pick: Callable[[Deadlines], date | None]) -> list[Any]:
         return [
-            text_cell(sheet, label, bold=True),
-            *(date_cell(sheet, pick(m.settlement.deadlines)) for m in months),
+            self.label(label),
+            *(date_cell(self.sheet, pick(m.settlement.deadlines)) for m in self.months),
         ]
 
-    rows: list[list[Any]] = [
-        [text_cell(sheet, "指标", bold=True), *(text_cell(sheet, m.month, bold=True) for m in months)]
-        + [text_cell(sheet, total_label, bold=True)],
-        count("持券老年人数", lambda p: p.elders_with_vouchers),
-        count("发放消费券(张)", lambda p: p.vouchers_issued),
-        money("消费券面值(元)", lambda p: p.face_value_fen),
-        count("核销笔数(含撤销)", lambda p: p.redemptions.count),
-        count("有效核销笔数", lambda p: p.redemptions.posted),
-        count("撤销笔数", lambda p: p.redemptions.reversed),
-        count("接受服务老年人数", lambda p: p.redemptions.elders),
-        money("消费金额(元)", lambda p: p.amount_fen),
-        money("抵扣金额(元)", lambda p: p.deduction_fen),
+
+def _indicator_rows(
+    sheet: WriteOnlyWorksheet, months: list[MonthFigures], total: PeriodFigures, total_label: str
+) -> list[list[Any]]:
+    """One row per indicator, a column per month and one for the period (quarter or year)."""
+    rows = _Indicators(sheet, months, total)
+    header = [rows.label("指标"), *(rows.label(m.month) for m in months), rows.label(total_label)]
+    return [header, *_figure_rows(rows), *_settlement_rows(rows)]
+
+
+def _figure_rows(rows: _Indicators) -> list[list[Any]]:
+    """Vouchers, redemptions (in all and by category), utilisation and released balances."""
+    figures = [
+        rows.count("持券老年人数", lambda p: p.elders_with_vouchers),
+        rows.count("发放消费券(张)", lambda p: p.vouchers_issued),
+        rows.money("消费券面值(元)", lambda p: p.face_value_fen),
+        rows.count("核销笔数(含撤销)", lambda p: p.redemptions.count),
+        rows.count("有效核销笔数", lambda p: p.redemptions.posted),
+        rows.count("撤销笔数", lambda p: p.redemptions.reversed),
+        rows.count("接受服务老年人数", lambda p: p.redemptions.elders),
+        rows.money("消费金额(元)", lambda p: p.amount_fen),
+        rows.money("抵扣金额(元)", lambda p: p.deduction_fen),
     ]
     for category, title in CATEGORY_TITLES.items():
-        rows += [
-            count(f"{title}核销笔数", lambda p, c=category: p.by_category[c].redemptions),
-            money(f"{title}消费金额(元)", lambda p, c=category: p.by_category[c].amount_fen),
-            money(f"{title}抵扣金额(元)", lambda p, c=category: p.by_category[c].deduction_fen),
+        figures += [
+            rows.count(f"{title}核销笔数", lambda p, c=category: p.by_category[c].redemptions),
+            rows.money(f"{title}消费金额(元)", lambda p, c=category: p.by_category[c].amount_fen),
+            rows.money(f"{title}抵扣金额(元)", lambda p, c=category: p.by_category[c].deduction_fen),
         ]
-    rows += [
-        [
-            text_cell(sheet, "使用率(抵扣/面值)", bold=True),
-            *(ratio_cell(sheet, p.utilisation) for p in periods),
-        ],
-        count("到期作废消费券(张)", lambda p: p.expired.vouchers),
-        money("到期释放金额(元)", lambda p: p.expired.released_fen),
-        count("注销消费券(张)", lambda p: p.revoked.vouchers),
-        money("注销释放金额(元)", lambda p: p.revoked.released_fen),
-        monthly("结算状态", lambda s: SETTLEMENT_TITLES.get(s.status, s.status)),
-        deadline("民政审核截止日", lambda d: d.civil_review),
-        deadline("财政复审截止日", lambda d: d.finance_review),
-        deadline("支付截止日", lambda d: d.payment),
-        monthly("是否逾期", lambda s: yes_no(s.overdue)),
-        money("中央资金(元)", lambda p: p.funding.central_fen),
-        money("市级资金(元)", lambda p: p.funding.city_fen),
-        money("区级资金(元)", lambda p: p.funding.district_fen),
-        money("已审定应付合计(元)", lambda p: p.funding.payable_fen),
+    return figures + [
+        rows.ratio("使用率(抵扣/面值)", lambda p: p.utilisation),
+        rows.count("到期作废消费券(张)", lambda p: p.expired.vouchers),
+        rows.money("到期释放金额(元)", lambda p: p.expired.released_fen),
+        rows.count("注销消费券(张)", lambda p: p.revoked.vouchers),
+        rows.money("注销释放金额(元)", lambda p: p.revoked.released_fen),
     ]
-    return rows
+
+
+def _settlement_rows(rows: _Indicators) -> list[list[Any]]:
+    """Each month's settlement (status, deadlines, overdue), then the funding committed."""
+    return [
+        rows.monthly("结算状态", lambda s: SETTLEMENT_TITLES.get(s.status, s.status)),
+        rows.deadline("民政审核截止日", lambda d: d.civil_review),
+        rows.deadline("财政复审截止日", lambda d: d.finance_review),
+        rows.deadline("支付截止日", lambda d: d.payment),
+        rows.monthly("是否逾期", lambda s: yes_no(s.overdue)),
+        rows.money("中央资金(元)", lambda p: p.funding.central_fen),
+        rows.money("市级资金(元)", lambda p: p.funding.city_fen),
+        rows.money("区级资金(元)", lambda p: p.funding.district_fen),
+        rows.money("已审定应付合计(元)", lambda p: p.funding.payable_fen),
+    ]
 
 
 def _header_rows(sheet: WriteOnlyWorksheet, title: str, report, period_text: str) -> list[list[Any]]:
@@ -191,3 +220,9 @@ def quarterly_filename(report: QuarterlyReport) -> tuple[str, str]:
         f"季度报告_{report.district_code}_{report.year}Q{report.quarter}.xlsx",
         f"quarterly_{report.district_code}_{report.year}Q{report.quarter}.xlsx",
     )
+
+
+def xlsx_download(write: Callable[[Any, IO[bytes]], None], report, filenames) -> StreamingResponse:
+    """``report`` written by ``write`` (write_quarterly_xlsx, write_annual_xlsx) as a download
+    named by ``filenames`` (quarterly_filename, annual_filename)."""
+    return download(workbook(lambda out: write(report, out)), XLSX_MEDIA_TYPE, filenames(report))

@@ -3,7 +3,7 @@
 Each rule has a stable code and a threshold from the settings (``VOUCHER_ANOMALIES__*``,
 :class:`Thresholds`); docs/anomalies.md says why each exists. The cheap rules are evaluated as a
 redemption is posted (:func:`inline_findings`); the nightly scan evaluates every rule over a
-whole month as set-based SQL (app/anomalies/service.py) whose conditions are the functions
+whole month as set-based SQL (app/anomalies/scan.py) whose conditions are the functions
 below, so that the two can be read, and tested, side by side.
 
 Pure: standard library only, no database, no clock (``today`` and instants are arguments).

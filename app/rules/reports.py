@@ -1,12 +1,18 @@
-"""Quarterly progress reports (季度进展报告): which months a quarter holds, when the report is due,
-and the utilisation ratio. Pure: no I/O, no clock, no floats."""
+"""Quarterly progress reports (季度进展报告) and the annual work summary (工作总结): which months
+they hold, when they are due, the utilisation ratio, and whether a report may be submitted.
+Pure: no I/O, no clock (``now`` is an argument), no floats."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
 from app.rules.months import Month
+from app.rules.redemption import Refusal
+
+ANNUAL = "annual"
+QUARTERLY = "quarterly"
 
 # Reports are due on the 25th of the quarter's last month: 3/25, 6/25, 9/25, 12/25.
 REPORT_DUE_DAY = 25
@@ -72,3 +78,27 @@ def report_overdue(today: date, due_on: date, submitted: bool) -> bool:
 def report_period_starts(year: int, quarter: int) -> date:
     """The first day a report's period covers (quarter 0: the annual summary, the year)."""
     return date(year, 3 * quarter - 2, 1) if quarter else date(year, 1, 1)
+
+
+def report_due(kind: str, year: int, quarter: int) -> date:
+    """The due day of a quarterly report (quarter 1-4) or of the annual summary (quarter 0)."""
+    return annual_due_on(year) if kind == ANNUAL else report_due_on(year, quarter)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A report to record as submitted now."""
+
+    quarter: int  # 0: the annual summary
+    due_on: date
+    late: bool
+
+
+def decide_submission(kind: str, year: int, quarter: int | None, now: datetime) -> Refusal | Submission:
+    """REPORT_NOT_DUE before the report's period has begun; else the submission, late when made
+    after the due day. (Once only: the stored submissions' unique key refuses a second one.)"""
+    quarter = quarter if kind == QUARTERLY and quarter else 0
+    if now.date() < report_period_starts(year, quarter):
+        return Refusal("REPORT_NOT_DUE", "报告期尚未开始,不能报送")
+    due = report_due(kind, year, quarter)
+    return Submission(quarter, due, submitted_late(now.date(), due))

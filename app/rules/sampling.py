@@ -23,8 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
+
+from app.rules.months import Month
+from app.rules.redemption import Refusal
 
 SAMPLE_KINDS = ("redemption", "assessment")
 METHOD = "hmac-sha256-systematic/v1"
@@ -87,3 +92,80 @@ def population_digest(units: Iterable[Unit]) -> str:
     verify compares to tell whether the population changed since the draw."""
     lines = sorted(f"{unit.elder_id}\t{unit.stratum}" for unit in units)
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+# --- drawing a sample: the decision ----------------------------------------------------------------
+@dataclass(frozen=True)
+class DrawPlan:
+    """A sample to store: its seed, its whole population (published with it) and the drawn elders."""
+
+    seed: str
+    population: tuple[Unit, ...]
+    drawn: tuple[str, ...]  # elder ids, in draw order
+    population_sha256: str
+
+    def positions(self) -> dict[str, int]:
+        """Each drawn elder's place in the draw (0 first)."""
+        return {elder_id: i for i, elder_id in enumerate(self.drawn)}
+
+
+def plan_draw(month: Month, units: Sequence[Unit], seed: str, now: datetime) -> Refusal | DrawPlan:
+    """The sample of ``month`` drawn from ``units`` with ``seed``; refused while the month runs
+    (its population is not final until it has ended)."""
+    if now < month.ends_at():
+        return Refusal("MONTH_NOT_ENDED", f"{month} 尚未结束,抽查对象尚未确定")
+    return DrawPlan(seed, tuple(units), tuple(draw(seed, units)), population_digest(units))
+
+
+# --- verifying a stored sample ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredSample:
+    """What was recorded when the sample was drawn."""
+
+    method: str
+    seed: str
+    population: int
+    sample_size: int
+    population_sha256: str
+
+
+class Verification(TypedDict):
+    """A re-check of a stored sample (the body of GET /audit-samples/{id}/verify; a mapping, as
+    the CLI's ``voucher audit verify`` reads it)."""
+
+    ok: bool
+    method: str
+    seed: str
+    population: int
+    sample_size: int
+    draw_matches: bool
+    population_matches: bool
+    population_sha256: str
+    current_population_sha256: str
+
+
+def verify(
+    stored: StoredSample, units: Sequence[Unit], drawn: Sequence[str], live: Sequence[Unit]
+) -> Verification:
+    """Redo the draw from the published seed and the stored population ``units`` and compare it
+    with the stored ``drawn`` elders; recompute the population's digest from the stored units and
+    from today's data (``live``). Ok only when all of it matches what was recorded."""
+    recomputed = draw(stored.seed, units) if stored.method == METHOD else None
+    live_digest = population_digest(live)
+    draw_matches = recomputed == list(drawn) and len(drawn) == stored.sample_size
+    population_matches = (
+        live_digest == stored.population_sha256
+        and population_digest(units) == stored.population_sha256
+        and len(units) == stored.population
+    )
+    return Verification(
+        ok=draw_matches and population_matches and stored.sample_size == sample_size(len(units)),
+        method=stored.method,
+        seed=stored.seed,
+        population=stored.population,
+        sample_size=stored.sample_size,
+        draw_matches=draw_matches,
+        population_matches=population_matches,
+        population_sha256=stored.population_sha256,
+        current_population_sha256=live_digest,
+    )

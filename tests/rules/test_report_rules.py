@@ -1,15 +1,19 @@
 """Progress reports and the annual work summary (三(二), 三(三)): due days, the months a summary
-covers, late and overdue. Value in, value out."""
+covers, late and overdue, and the decision to record a submission. Value in, value out."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
-from app.rules.months import Month
+from app.rules.months import BEIJING, Month
+from app.rules.redemption import Refusal
 from app.rules.reports import (
+    Submission,
     annual_due_on,
+    decide_submission,
+    report_due,
     report_due_on,
     report_overdue,
     report_period_starts,
@@ -58,3 +62,33 @@ def test_period_starts() -> None:
         date(2026, 7, 1),
         date(2026, 10, 1),
     ]
+
+
+def test_report_due_by_kind() -> None:
+    assert report_due("quarterly", 2026, 2) == date(2026, 6, 25)
+    assert report_due("annual", 2026, 0) == date(2026, 12, 10)
+
+
+def at(day: str, hhmm: str = "10:00") -> datetime:
+    return datetime.fromisoformat(f"{day}T{hhmm}:00").replace(tzinfo=BEIJING)
+
+
+NOT_DUE = Refusal("REPORT_NOT_DUE", "报告期尚未开始,不能报送")
+
+
+@pytest.mark.parametrize(
+    ("kind", "quarter", "now", "outcome"),
+    [
+        ("quarterly", 1, at("2026-01-01", "00:00"), Submission(1, date(2026, 3, 25), late=False)),
+        ("quarterly", 1, at("2026-03-25", "23:59"), Submission(1, date(2026, 3, 25), late=False)),
+        ("quarterly", 1, at("2026-03-26", "00:00"), Submission(1, date(2026, 3, 25), late=True)),
+        ("quarterly", 3, at("2026-06-30", "23:59"), NOT_DUE),  # the quarter has not begun
+        ("quarterly", 3, at("2026-07-01", "00:00"), Submission(3, date(2026, 9, 25), late=False)),
+        ("annual", None, at("2026-12-10"), Submission(0, date(2026, 12, 10), late=False)),
+        ("annual", None, at("2027-01-05"), Submission(0, date(2026, 12, 10), late=True)),
+        ("annual", 2, at("2026-04-01"), Submission(0, date(2026, 12, 10), late=False)),  # no quarter
+        ("annual", None, at("2025-12-31", "23:59"), NOT_DUE),
+    ],
+)
+def test_deciding_a_submission(kind, quarter, now, outcome) -> None:
+    assert decide_submission(kind, 2026, quarter, now) == outcome

@@ -1,6 +1,6 @@
 """The audit-sample draw (app/rules/sampling.py) as a pure function: its size, determinism,
 an independent re-implementation from docs/audit-sampling.md, fairness across many seeds,
-and coverage of strata."""
+coverage of strata; the decision to draw and the verification of a stored sample."""
 
 from __future__ import annotations
 
@@ -8,10 +8,24 @@ import hashlib
 import hmac
 import math
 import uuid
+from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
-from app.rules.sampling import Unit, draw, population_digest, sample_size
+from app.rules.months import BEIJING, Month
+from app.rules.redemption import Refusal
+from app.rules.sampling import (
+    METHOD,
+    DrawPlan,
+    StoredSample,
+    Unit,
+    draw,
+    plan_draw,
+    population_digest,
+    sample_size,
+    verify,
+)
 
 SEEDS = [hashlib.sha256(f"seed-{i}".encode()).hexdigest() for i in range(2000)]
 
@@ -122,3 +136,74 @@ def test_population_digest_ignores_order_and_sees_any_change():
     assert population_digest(units[1:]) != population_digest(units)
     lines = "\n".join(sorted(f"{u.elder_id}\t{u.stratum}" for u in units))
     assert population_digest(units) == hashlib.sha256(lines.encode()).hexdigest()
+
+
+# --- the decision to draw ----------------------------------------------------------------------------
+MARCH = Month(2026, 3)
+
+
+@pytest.mark.parametrize(
+    ("now", "refused"),
+    [
+        (datetime(2026, 3, 16, 10, 0, tzinfo=BEIJING), True),
+        (datetime(2026, 3, 31, 23, 59, 59, tzinfo=BEIJING), True),
+        (datetime(2026, 4, 1, 0, 0, tzinfo=BEIJING), False),  # the month has ended
+        (datetime(2026, 5, 20, 9, 0, tzinfo=BEIJING), False),
+    ],
+)
+def test_a_sample_is_drawn_only_once_its_month_has_ended(now, refused):
+    units = population({"provider:a": 150, "provider:b": 30})
+    plan = plan_draw(MARCH, units, SEEDS[3], now)
+    if refused:
+        assert plan == Refusal("MONTH_NOT_ENDED", "2026-03 尚未结束,抽查对象尚未确定")
+        return
+    assert isinstance(plan, DrawPlan)
+    assert plan.seed == SEEDS[3] and plan.population == tuple(units)
+    assert list(plan.drawn) == draw(SEEDS[3], units) and len(plan.drawn) == 2
+    assert plan.population_sha256 == population_digest(units)
+    assert plan.positions() == {elder: i for i, elder in enumerate(plan.drawn)}
+
+
+def test_an_empty_month_draws_an_empty_sample():
+    plan = plan_draw(MARCH, [], SEEDS[0], datetime(2026, 4, 2, tzinfo=BEIJING))
+    assert plan == DrawPlan(SEEDS[0], (), (), hashlib.sha256(b"").hexdigest())
+
+
+# --- verifying a stored sample ------------------------------------------------------------------------
+UNITS = population({"provider:a": 120, "provider:b": 30})
+DRAWN = draw(SEEDS[4], UNITS)
+STORED = StoredSample(METHOD, SEEDS[4], len(UNITS), len(DRAWN), population_digest(UNITS))
+MOVED = [Unit(UNITS[0].elder_id, "provider:b"), *UNITS[1:]]
+WITHOUT_DRAWN = [u for u in UNITS if u.elder_id != DRAWN[0]]
+OTHER_DRAW = next(draw(seed, UNITS) for seed in SEEDS if draw(seed, UNITS) != DRAWN)
+
+
+@pytest.mark.parametrize(
+    ("case", "stored", "units", "drawn", "live", "draw_matches", "population_matches"),
+    [
+        ("as drawn", STORED, UNITS, DRAWN, UNITS, True, True),
+        ("the data changed since", STORED, UNITS, DRAWN, MOVED, True, False),
+        ("a stored stratum changed", STORED, MOVED, DRAWN, UNITS, False, False),
+        ("another elder marked drawn", STORED, UNITS, OTHER_DRAW, UNITS, False, True),
+        ("a drawn mark dropped", STORED, UNITS, DRAWN[:1], UNITS, False, True),
+        ("the drawn elder dropped", STORED, WITHOUT_DRAWN, DRAWN, WITHOUT_DRAWN, False, False),
+        ("the seed rewritten", replace(STORED, seed=SEEDS[5]), UNITS, DRAWN, UNITS, False, True),
+        ("an unknown method", replace(STORED, method="other/v0"), UNITS, DRAWN, UNITS, False, True),
+        ("the size rewritten", replace(STORED, sample_size=1), UNITS, DRAWN, UNITS, False, True),
+        ("the count rewritten", replace(STORED, population=149), UNITS, DRAWN, UNITS, True, False),
+    ],
+)
+def test_verification_recomputes_the_draw_and_the_population(
+    case, stored, units, drawn, live, draw_matches, population_matches
+):
+    report = verify(stored, units, drawn, live)
+    assert (report["draw_matches"], report["population_matches"]) == (draw_matches, population_matches), case
+    assert report["ok"] is (draw_matches and population_matches), case
+    assert report["current_population_sha256"] == population_digest(live)
+    assert {k: report[k] for k in ("method", "seed", "population", "sample_size", "population_sha256")} == {
+        "method": stored.method,
+        "seed": stored.seed,
+        "population": stored.population,
+        "sample_size": stored.sample_size,
+        "population_sha256": stored.population_sha256,
+    }
