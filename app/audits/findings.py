@@ -18,7 +18,6 @@ from app import clock
 from app.audits.errors import ElderNotSampled, InvalidFinding
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
-from app.db import lock_for_transaction
 from app.errors import AppError
 from app.ids import parse_id
 from app.ledger import service as ledger
@@ -35,13 +34,6 @@ from app.settlements import service as settlements
 REFUSALS: dict[str, type[AppError]] = {error.code: error for error in (ElderNotSampled, InvalidFinding)}
 
 
-def settlement_lock(district_code: str, month: Month) -> str:
-    """The lock a batch build (app.settlements.service.build_batch) and a finding share, so
-    that a redemption found to be fake is either seen by the build as excluded or found by the
-    finding in the batch."""
-    return f"settlement:{district_code}:{month}"
-
-
 # --- recording -------------------------------------------------------------------------------
 def record_finding(
     session: Session,
@@ -56,7 +48,7 @@ def record_finding(
     """A finding on one sampled elder, naming the redemptions concerned (all of one provider).
     A fake-service finding takes those redemptions' money back (see the module docstring)."""
     ensure_district_in_scope(caller, sample.district_code)
-    lock_for_transaction(session, settlement_lock(sample.district_code, Month.of(sample.month)))
+    settlements.lock_settlement_month(session, sample.district_code, Month.of(sample.month))
     facts = _finding_facts(session, sample, elder_id, outcome, redemption_ids)
     decision = decide_finding(facts)
     if isinstance(decision, Refusal):

@@ -133,9 +133,7 @@ def build_batch(session: Session, caller: Principal, *, district_code: str, mont
     ensure_district_in_scope(caller, district_code)
     now = clock.now()
     stage = _decided(decide_build(month, working_calendar(session), now))
-    # Shared with audit findings (app.audits.service.settlement_lock): a fake-service finding
-    # either sees this batch or is seen by it.
-    lock_for_transaction(session, f"settlement:{district_code}:{month}")
+    lock_settlement_month(session, district_code, month)
     batch = store.create_batch(session, district_code, stage, actor=caller.actor, now=now)
     if batch is None:
         raise SettlementExists(f"{district_code} {month} 的结算批次已存在")
@@ -294,3 +292,10 @@ def flag_overdue(session: Session, today: date) -> int:
         flagged += 1
     session.flush()
     return flagged
+
+
+def lock_settlement_month(session: Session, district_code: str, month: Month) -> None:
+    """The lock a batch build and an audit finding share (app.audits.findings), so that a
+    redemption found to be fake is either seen by the build as excluded or found by the finding
+    in the batch."""
+    lock_for_transaction(session, f"settlement:{district_code}:{month}")
