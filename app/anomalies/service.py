@@ -32,7 +32,7 @@ from app.models.reference import District
 from app.redemptions.lookups import redemptions_by_ids
 from app.rules.anomaly_review import decide_resolution
 from app.rules.months import Month
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 
 
 # --- scanning ----------------------------------------------------------------------------------

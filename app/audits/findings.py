@@ -27,7 +27,7 @@ from app.models.settlements import SettlementBatch, SettlementItem
 from app.rules.audit_findings import FAKE_SERVICE, FindingFacts, NamedRedemption, Recorded, decide_finding
 from app.rules.ledger import Line
 from app.rules.months import Month
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 from app.sanctions.service import on_finding_recorded
 from app.settlements import service as settlements
 

@@ -28,7 +28,7 @@ from app.models.redemptions import Redemption
 from app.reference.service import ensure_district
 from app.rules import sampling
 from app.rules.months import Month
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from app.reference.service import ensure_district
 from app.reports.annual import annual_report
 from app.reports.errors import ReportAlreadySubmitted, ReportNotDue
 from app.reports.service import quarterly_report
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 from app.rules.reports import ANNUAL, QUARTERLY, decide_submission, report_due, report_overdue
 
 

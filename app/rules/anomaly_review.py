@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 
 OPEN = "open"
 RESOLUTIONS = ("confirmed", "dismissed")

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 
 FAKE_SERVICE = "fake_service"
 # Batches in these statuses have passed civil review: their money is approved (or paid).

@@ -16,6 +16,7 @@ from app.rules.entitlement import EntitlementFacts, entitlement_refusal, service
 from app.rules.money import round_half_up
 from app.rules.months import BEIJING, Month
 from app.rules.policy import Category
+from app.rules.refusals import Refusal
 
 # The largest single redemption we accept at all: far above any catalogue price or monthly
 # institutional fee, low enough to catch a POS that sends yuan*10000 or garbage.
@@ -191,13 +192,6 @@ class RedemptionRequest:
     ltci_paid_fen: int
     served_at: datetime
     id_checked: bool
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str  # the API's error code
-    detail: str | None = None
-    extra: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from app.rules.months import Month
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 
 ANNUAL = "annual"
 QUARTERLY = "quarterly"

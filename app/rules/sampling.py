@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import TypedDict
 
 from app.rules.months import Month
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 
 SAMPLE_KINDS = ("redemption", "assessment")
 METHOD = "hmac-sha256-systematic/v1"

@@ -18,6 +18,7 @@ from app.rules.calendar import WorkingCalendar, add_working_days, nth_working_da
 from app.rules.ledger import Line
 from app.rules.money import round_half_up
 from app.rules.months import Month
+from app.rules.refusals import Refusal
 from app.rules.settlement_adjustments import HeldItem, Rejection, rejection_of
 
 CIVIL_REVIEW_WORKING_DAYS = 10  # 区民政部门次月10个工作日内审核
@@ -114,12 +115,6 @@ FIRST_STATUS = "civil_review"
 CITY_ADMIN = "city_admin"  # may take every step, in every district
 # How a refusal names a step taken out of turn; the other steps are named by their action code.
 _OUT_OF_TURN = {"submit_civil_review": "提交民政审核", "pay": "登记支付"}
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str  # the API's error code
-    detail: str | None = None
 
 
 @dataclass(frozen=True)

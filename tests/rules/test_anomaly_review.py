@@ -8,7 +8,7 @@ import pytest
 
 from app.rules.anomaly_review import Resolved, decide_resolution
 from app.rules.months import BEIJING
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 
 NOW = datetime(2026, 4, 2, 10, 0, tzinfo=BEIJING)
 ACTOR = "staff:civil-110105"

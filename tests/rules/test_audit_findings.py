@@ -15,7 +15,7 @@ from app.rules.audit_findings import (
     decide_finding,
     money_effect,
 )
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 
 A, B = uuid.UUID(int=0xA), uuid.UUID(int=0xB)
 R1, R2, R3 = (uuid.UUID(int=n) for n in (1, 2, 3))

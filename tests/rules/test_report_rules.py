@@ -8,7 +8,7 @@ from datetime import date, datetime
 import pytest
 
 from app.rules.months import BEIJING, Month
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 from app.rules.reports import (
     Submission,
     annual_due_on,

@@ -14,7 +14,7 @@ from datetime import datetime
 import pytest
 
 from app.rules.months import BEIJING, Month
-from app.rules.redemption import Refusal
+from app.rules.refusals import Refusal
 from app.rules.sampling import (
     METHOD,
     DrawPlan,
