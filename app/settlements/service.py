@@ -34,11 +34,11 @@ from app.ids import parse_id
 from app.models.settlements import SettlementBatch, SettlementEvent, SettlementLine
 from app.reference.service import ensure_district
 from app.rules.months import Month
+from app.rules.refusals import Refusal
 from app.rules.settlement import (
     Deadlines,
     Event,
     Outcome,
-    Refusal,
     decide_build,
     decide_civil_submission,
     decide_finance_review,

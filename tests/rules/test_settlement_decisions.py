@@ -16,12 +16,12 @@ import pytest
 from app.rules.calendar import WorkingCalendar
 from app.rules.ledger import Line, check_balanced
 from app.rules.months import BEIJING, Month
+from app.rules.refusals import Refusal
 from app.rules.settlement import (
     Deadlines,
     Event,
     Outcome,
     PayableLine,
-    Refusal,
     Stage,
     decide_build,
     decide_civil_submission,
