@@ -58,7 +58,8 @@ from app.demo.data import (
     SURNAMES,
 )
 from app.elders import service as elder_service
-from app.elders.schemas import ElderCreate, ElderSuspend, SuspensionReason
+from app.elders import status as elder_status
+from app.elders.schemas import ElderCreate, SuspensionReason
 from app.errors import AppError
 from app.evidence import service as evidence_service
 from app.evidence.storage import get_storage
@@ -393,7 +394,7 @@ def _load_elders(session: Session, rng: random.Random, district_code: str, slots
         created += 1
         if not elder.eligible or rng.randrange(100) < 10:
             continue  # stays pending: ineligible, or not reviewed yet
-        elder_service.approve_elder(session, DEMO_ACTOR, elder)  # issues this month's voucher
+        elder_status.approve_elder(session, DEMO_ACTOR, elder)  # issues this month's voucher
         if rng.randrange(100) < 5:
             reason = rng.choice(
                 [
@@ -402,7 +403,9 @@ def _load_elders(session: Session, rng: random.Random, district_code: str, slots
                     SuspensionReason.NO_LONGER_ELIGIBLE,
                 ]
             )
-            elder_service.suspend_elder(session, DEMO_ACTOR, elder, ElderSuspend(reason=reason))
+            elder_status.suspend_elder(
+                session, DEMO_ACTOR, elder, reason=reason.value, died_on=None, note=None
+            )
     return created
 
 

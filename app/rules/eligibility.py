@@ -6,6 +6,7 @@ stable code, so a district officer sees every reason at once, not only the first
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -94,6 +95,11 @@ class EligibilityRules:
 class Eligibility:
     eligible: bool
     reasons: tuple[str, ...]
+
+
+def reasons_with_titles(codes: Iterable[str]) -> list[dict[str, str]]:
+    """Reason codes as the API lists them: each with its Chinese title."""
+    return [{"code": code, "title": REASON_TITLES.get(code, code)} for code in codes]
 
 
 def age_on(birth_date: date, day: date) -> int:
