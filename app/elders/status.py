@@ -156,10 +156,10 @@ def apply_assessment(
     note: str,
     now: datetime,
 ) -> None:
-    """An approved assessment's result becomes the elder's facts and eligibility is recomputed;
-    ``change`` is what its level does to the elder's status (decided by app.rules.elder_status.
-    decide_assessed_level within the assessment's approval): a suspension from next month, or
-    this month's voucher restored."""
+    """An approved assessment's result becomes the elder's facts and eligibility is recomputed.
+    ``change`` is what its level does to the elder's status, decided with the assessment's
+    approval (decide_assessed_level): a suspension from next month, or this month's voucher
+    restored."""
     elder.disability_level = level.value
     elder.assessed_on = assessed_on
     refresh_verdict(elder, today_of(now))
