@@ -50,8 +50,8 @@ def load_registry(session: Session, plan: DemoPlan, tracker: Progress, summary: 
     with clock.pinned(plan.registered_at):
         registry.staff = _load_staff(session, summary)
         tracker.step("创建演示工作人员账号")
-        for district_code, slug in DEMO_DISTRICTS.items():
-            name = DEMO_DISTRICT_NAMES[district_code]
+        for district_code in plan.districts:
+            name, slug = DEMO_DISTRICT_NAMES[district_code], DEMO_DISTRICTS[district_code]
             rng = random.Random(f"{plan.seed}:registry:{district_code}")
             registry.providers[district_code] = _load_providers(session, rng, district_code, slug, summary)
             tracker.step(f"登记{name}服务机构")

@@ -32,7 +32,7 @@ LEVEL_TITLES = {
     DisabilityLevel.SEVERE: "重度失能",
     DisabilityLevel.COMPLETE: "完全失能",
 }
-# The elder's registry status (app/elders/models.ELDER_STATUSES) as district staff read it.
+# The elder's registry status (app.models.elders.ELDER_STATUSES) as district staff read it.
 ELDER_STATUS_TITLES = {"pending": "待审核", "approved": "已审核通过", "suspended": "已停发"}
 
 
