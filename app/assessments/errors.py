@@ -1,8 +1,10 @@
-"""Errors of ability assessments (stable codes, Chinese titles)."""
+"""Errors of ability assessments (stable codes, Chinese titles), and the error each refusal of
+app.rules.assessment_review raises."""
 
 from __future__ import annotations
 
-from app.errors import AppError
+from app.errors import AppError, Forbidden, InvalidAssessmentDate, InvalidCreditCode, InvalidState
+from app.rules.elder_status import Refusal
 
 
 class InvalidScores(AppError):
@@ -40,3 +42,27 @@ class AssessmentResultExpired(AppError):
 
 class AssessmentSuperseded(AppError):
     code, status, title = "ASSESSMENT_SUPERSEDED", 409, "该老年人已有评估日期更晚的评估结论"
+
+
+_REFUSALS: dict[str, type[AppError]] = {
+    error.code: error
+    for error in (
+        InvalidState,
+        Forbidden,
+        NotAnAssessmentAgency,
+        AgencyNotListed,
+        InvalidCreditCode,
+        InvalidAssessmentDate,
+        AssessmentSuperseded,
+        InvalidScores,
+        AssessmentPending,
+        AssessorConflictOfInterest,
+        AssessmentAlreadyDecided,
+        AssessmentResultExpired,
+    )
+}
+
+
+def error_for(refusal: Refusal) -> AppError:
+    """The error to raise for a refused submission or decision."""
+    return _REFUSALS[refusal.code](refusal.detail, **dict(refusal.extra))

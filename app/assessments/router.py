@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from sqlalchemy.orm import Session
 
-from app.assessments import service
+from app import clock
+from app.assessments import decision, service, submission
 from app.assessments.schemas import (
     AssessmentApprove,
     AssessmentCreate,
@@ -25,7 +27,8 @@ from app.assessments.schemas import (
 )
 from app.auth.principal import Principal, Role
 from app.deps import READ_ONLY_METHODS, AnyPrincipal, RegistryOfficer, SessionDep, require_roles
-from app.elders.router import VisibleElder, elder_out
+from app.elders.dependencies import VisibleElder
+from app.elders.schemas import ElderOut
 from app.models.assessments import Assessment
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
@@ -51,8 +54,13 @@ def visible_assessment(
 VisibleAssessment = Annotated[Assessment, Depends(visible_assessment)]
 
 
-def _one(session, assessment: Assessment) -> dict:
-    return service.assessments_out(session, [assessment])[0]
+def _shown(session: Session, assessments: list[Assessment]) -> list[AssessmentOut]:
+    names = service.agency_names(session, assessments)
+    return [AssessmentOut.of(a, names) for a in assessments]
+
+
+def _one(session: Session, assessment: Assessment) -> AssessmentOut:
+    return _shown(session, [assessment])[0]
 
 
 @router.post(
@@ -63,7 +71,7 @@ def _one(session, assessment: Assessment) -> dict:
     responses=problem_responses(409),
 )
 def submit_assessment(body: AssessmentCreate, session: SessionDep, caller: Submitter):
-    return _one(session, service.submit(session, caller, body))
+    return _one(session, submission.submit(session, caller, body))
 
 
 @router.get("/assessments", response_model=AssessmentPage, summary="能力评估记录列表")
@@ -89,12 +97,7 @@ def list_assessments(
         limit=limit,
         offset=offset,
     )
-    return {
-        "items": service.assessments_out(session, found),
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    return AssessmentPage(items=_shown(session, found), total=total, limit=limit, offset=offset)
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentOut, summary="能力评估记录")
@@ -114,8 +117,9 @@ def approve_assessment(
     caller: RegistryOfficer,
     body: AssessmentApprove | None = None,
 ):
-    decided, elder = service.approve(session, caller, assessment, note=body.note if body else None)
-    return {**_one(session, decided), "elder": elder_out(elder)}
+    decided, elder = decision.approve(session, caller, assessment, note=body.note if body else None)
+    names = service.agency_names(session, [decided])
+    return AssessmentDecided.of_decision(decided, names, ElderOut.of(elder, clock.today()))
 
 
 @router.post(
@@ -127,7 +131,7 @@ def approve_assessment(
 def reject_assessment(
     body: AssessmentReject, assessment: VisibleAssessment, session: SessionDep, caller: RegistryOfficer
 ):
-    return _one(session, service.reject(session, caller, assessment, note=body.note))
+    return _one(session, decision.reject(session, caller, assessment, note=body.note))
 
 
 @router.get(
@@ -136,7 +140,7 @@ def reject_assessment(
     summary="老年人的能力评估记录(全部历史)",
 )
 def elder_assessments(elder: VisibleElder, session: SessionDep):
-    return service.assessments_out(session, service.elder_assessments(session, elder))
+    return _shown(session, service.elder_assessments(session, elder))
 
 
 @router.get(
@@ -145,7 +149,7 @@ def elder_assessments(elder: VisibleElder, session: SessionDep):
     summary="是否需要重新评估(二(二):2026年前有效评估、失能护理补贴400/600元档可不重新评估)",
 )
 def elder_assessment_status(elder: VisibleElder, session: SessionDep):
-    return service.assessment_status(session, elder)
+    return service.assessment_status(session, elder, clock.today())
 
 
 @router.get(
@@ -154,4 +158,4 @@ def elder_assessment_status(elder: VisibleElder, session: SessionDep):
     summary="老年人能力评估项目及分值(GB/T 42195-2022)",
 )
 def assessment_items(_caller: AnyPrincipal):
-    return service.reference_items()
+    return AssessmentItemsOut.gbt_42195()

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictInt, StringConstraints, model_validator
 
 from app.elders.schemas import ElderOut
+from app.models.assessments import Assessment
+from app.rules import assessment as scoring
+from app.rules.eligibility import ELIGIBLE_LEVELS, DisabilityLevel
 from app.schemas import BeijingTime, IsoDate, RequestModel, ResponseModel
 
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -95,11 +100,65 @@ class AssessmentOut(ResponseModel):
     decided_by: str | None
     decision_note: str | None
 
+    @classmethod
+    def of(cls, assessment: Assessment, agency_names: Mapping[uuid.UUID, str]) -> AssessmentOut:
+        """``agency_names``: by agency id (app.assessments.service.agency_names)."""
+        return cls(**_assessment_fields(assessment, agency_names))
+
+
+def _assessment_fields(a: Assessment, agency_names: Mapping[uuid.UUID, str]) -> dict[str, Any]:
+    return {
+        "id": str(a.id),
+        "elder_id": str(a.elder_id),
+        "district_code": a.district_code,
+        "agency_id": str(a.agency_id),
+        "agency_name": agency_names.get(a.agency_id, ""),
+        "assessor_name": a.assessor_name,
+        "assessor_certificate_no": a.assessor_certificate_no,
+        "assessor_organisation_credit_code": a.assessor_organisation_credit_code,
+        "assessed_on": a.assessed_on,
+        "visit": a.visit,
+        "scores": dict(a.scores),
+        "indicator_totals": {
+            scoring.Indicator.SELF_CARE.value: a.self_care_total,
+            scoring.Indicator.BASIC_MOBILITY.value: a.basic_mobility_total,
+            scoring.Indicator.MENTAL_STATE.value: a.mental_state_total,
+            scoring.Indicator.PERCEPTION_SOCIAL.value: a.perception_social_total,
+        },
+        "total": a.total,
+        "base_level": a.base_level,
+        "final_level": a.final_level,
+        "moderate_or_worse": DisabilityLevel(a.final_level) in ELIGIBLE_LEVELS,
+        "adjustments": [
+            {"code": code, "title": scoring.ADJUSTMENT_TITLES[scoring.Adjustment(code)]}
+            for code in a.adjustments
+        ],
+        "coma": a.coma,
+        "dementia": a.dementia,
+        "mental_disorder": a.mental_disorder,
+        "dementia_or_mental_disorder": a.dementia_or_mental_disorder,
+        "risk_events_30d": a.risk_events_30d,
+        "risk_events_total": a.risk_events_total,
+        "valid_until": a.valid_until,
+        "status": a.status,
+        "submitted_at": a.submitted_at,
+        "submitted_by": a.submitted_by,
+        "decided_at": a.decided_at,
+        "decided_by": a.decided_by,
+        "decision_note": a.decision_note,
+    }
+
 
 class AssessmentDecided(AssessmentOut):
     """The decided record with the elder as it stands after the decision."""
 
     elder: ElderOut
+
+    @classmethod
+    def of_decision(
+        cls, assessment: Assessment, agency_names: Mapping[uuid.UUID, str], elder: ElderOut
+    ) -> AssessmentDecided:
+        return cls(**_assessment_fields(assessment, agency_names), elder=elder)
 
 
 class AssessmentPage(ResponseModel):
@@ -157,3 +216,42 @@ class AssessmentItemsOut(ResponseModel):
     adjustments: list[CodeTitle]
     risk_event_kinds: list[str]
     risk_events_threshold: int
+
+    @classmethod
+    def gbt_42195(cls) -> AssessmentItemsOut:
+        """The GB/T 42195-2022 table of app.rules.assessment, for agency and POS integrators."""
+        return cls(
+            standard="GB/T 42195-2022",
+            max_total=scoring.MAX_TOTAL,
+            items=[
+                ReferenceItem(
+                    code=item.code,
+                    clause=item.clause,
+                    name=item.name,
+                    indicator=item.indicator.value,
+                    min_score=item.min_score,
+                    max_score=item.max_score,
+                )
+                for item in scoring.ITEMS
+            ],
+            indicators=[
+                ReferenceIndicator(
+                    code=indicator.value,
+                    name=scoring.INDICATOR_NAMES[indicator],
+                    max_score=scoring.INDICATOR_MAXIMA[indicator],
+                    items=[item.code for item in scoring.ITEMS if item.indicator is indicator],
+                )
+                for indicator in scoring.Indicator
+            ],
+            levels=[
+                ReferenceLevel(
+                    level=level.value, name=scoring.LEVEL_NAMES[level], min_total=low, max_total=high
+                )
+                for low, high, level in scoring.LEVEL_BANDS
+            ],
+            adjustments=[
+                CodeTitle(code=a.value, title=scoring.ADJUSTMENT_TITLES[a]) for a in scoring.Adjustment
+            ],
+            risk_event_kinds=[kind.value for kind in scoring.RiskEvent],
+            risk_events_threshold=scoring.RISK_EVENTS_THRESHOLD,
+        )

@@ -14,7 +14,8 @@ from app.dashboard.common import PAGE_MAX, Pager, page_size
 from app.dashboard.web import ScopedDistrict, User, district_name, render
 from app.deps import SessionDep
 from app.elders import service as elders
-from app.rules.identity import mask_id_number, mask_name
+from app.elders.schemas import ExpiringAssessment
+from app.rules.identity import mask_name
 
 router = APIRouter()
 
@@ -46,18 +47,20 @@ def expiring(
             "district_name": district_name(session, district),
             "within_days": within,
             "pager": Pager(page, size, total),
-            "rows": [
-                {
-                    "name": mask_name(elder.name),
-                    "id_number": mask_id_number(elder.id_number),
-                    "status": elder.status,
-                    "level": elder.disability_level,
-                    "assessed_on": elder.assessed_on,
-                    "valid_until": valid_until,
-                    "days_left": (valid_until - today).days,
-                }
-                for elder, valid_until in rows
-            ],
+            "rows": [_row(ExpiringAssessment.of(elder, valid_until, today)) for elder, valid_until in rows],
         },
         session=session,
     )
+
+
+def _row(item: ExpiringAssessment) -> dict:
+    """The API's row as the page shows it, the name masked as well."""
+    return {
+        "name": mask_name(item.name),
+        "id_number": item.id_number_masked,
+        "status": item.status,
+        "level": item.disability_level,
+        "assessed_on": item.assessed_on,
+        "valid_until": item.assessment_valid_until,
+        "days_left": item.days_left,
+    }

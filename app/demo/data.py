@@ -69,3 +69,14 @@ OVERLAPPING_SERVICES = (
     ((5, 45, 1500), (3, 11, 30000)),  # 劲松驿站 上门探访, then 安心助浴 上门洗浴
     ((5, 38, 1200), (8, 29, 9000)),  # 劲松驿站 药物喂服, then 乐龄 陪同就医
 )
+
+# Demo applicants, drawn with these weights (or, for benefits, each with this percent chance).
+ELDER_RESIDENCIES = [("beijing_hukou", 80), ("residence_permit", 12), ("institution_resident", 8)]
+ELDER_LEVELS = [("moderate", 35), ("severe", 30), ("complete", 15), ("mild", 15), ("intact", 5)]
+ELDER_BENEFITS = [
+    ("ltci", 15),
+    ("disability_care_allowance", 7),
+    ("destitute_support", 3),
+    ("basic_service_upgrade", 2),
+    ("hardship_institution_subsidy", 2),
+]

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from app import clock
 from app.config import get_settings
-from app.deps import READ_ONLY_METHODS, CityAdmin, RegistryOfficer, SessionDep, StaffPrincipal
-from app.elders import service
+from app.deps import CityAdmin, RegistryOfficer, SessionDep, StaffPrincipal
+from app.elders import enrolments, history, service
+from app.elders import status as elder_status
+from app.elders.dependencies import VisibleElder
 from app.elders.schemas import (
     DeathCorrection,
     ElderApproved,
@@ -20,13 +22,11 @@ from app.elders.schemas import (
     EnrolmentCreate,
     EnrolmentEnd,
     EnrolmentOut,
+    ExpiringAssessment,
     ExpiringAssessmentPage,
     VoucherOut,
 )
-from app.models.elders import Elder
 from app.routing import TransactionRetryRoute
-from app.rules.eligibility import age_on
-from app.rules.identity import mask_id_number
 from app.rules.months import Month
 from app.schemas import MAX_OFFSET, DistrictCode, MonthText, problem_responses
 from app.vouchers import service as vouchers
@@ -39,45 +39,6 @@ router = APIRouter(
 )
 
 
-def elder_out(elder: Elder) -> dict:
-    """The elder as the API shows it: the ID number only masked, age instead of birth date,
-    eligibility as of today (an assessment expires without any event)."""
-    today = clock.today()
-    eligibility = service.current_eligibility(elder, today)
-    return {
-        "id": str(elder.id),
-        "name": elder.name,
-        "id_number_masked": mask_id_number(elder.id_number),
-        "age": age_on(elder.birth_date, today),
-        "district_code": elder.district_code,
-        "residency": elder.residency,
-        "disability_level": elder.disability_level,
-        "assessed_on": elder.assessed_on,
-        "benefits": list(elder.benefits),
-        "disability_allowance_tier": elder.disability_allowance_tier,
-        "status": elder.status,
-        "eligible": eligibility.eligible,
-        "ineligible_reasons": service.reasons_with_titles(list(eligibility.reasons)),
-        "eligibility_checked_on": today,
-        "created_at": elder.created_at,
-        "approved_at": elder.approved_at,
-        "suspended_at": elder.suspended_at,
-        "suspension_reason": elder.suspension_reason,
-        "last_voucher_month": str(Month.of(elder.last_voucher_month)) if elder.last_voucher_month else None,
-        "died_on": elder.died_on,
-        "assessment_valid_until": service.assessment_valid_until_of(elder),
-    }
-
-
-def visible_elder(elder_id: str, request: Request, session: SessionDep, caller: StaffPrincipal) -> Elder:
-    return service.get_visible_elder(
-        session, caller, elder_id, for_update=request.method not in READ_ONLY_METHODS
-    )
-
-
-VisibleElder = Annotated[Elder, Depends(visible_elder)]
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -86,7 +47,7 @@ VisibleElder = Annotated[Elder, Depends(visible_elder)]
     responses=problem_responses(409),
 )
 def create_elder(body: ElderCreate, session: SessionDep, caller: RegistryOfficer):
-    return elder_out(service.create_elder(session, caller, body))
+    return ElderOut.of(service.create_elder(session, caller, body), clock.today())
 
 
 @router.get("", response_model=ElderPage, summary="老年人列表")
@@ -108,12 +69,8 @@ def list_elders(
         limit=limit,
         offset=offset,
     )
-    return {
-        "items": [elder_out(e) for e in elders],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    today = clock.today()
+    return ElderPage(items=[ElderOut.of(e, today) for e in elders], total=total, limit=limit, offset=offset)
 
 
 @router.get(
@@ -134,36 +91,23 @@ def expiring_assessments(
         session, caller, district_code=district_code, within_days=within, limit=limit, offset=offset
     )
     today = clock.today()
-    return {
-        "within_days": within,
-        "items": [
-            {
-                "elder_id": str(elder.id),
-                "name": elder.name,
-                "id_number_masked": mask_id_number(elder.id_number),
-                "district_code": elder.district_code,
-                "status": elder.status,
-                "disability_level": elder.disability_level,
-                "assessed_on": elder.assessed_on,
-                "assessment_valid_until": valid_until,
-                "days_left": (valid_until - today).days,
-            }
-            for elder, valid_until in rows
-        ],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    return ExpiringAssessmentPage(
+        within_days=within,
+        items=[ExpiringAssessment.of(elder, valid_until, today) for elder, valid_until in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/{elder_id}", response_model=ElderOut, summary="老年人详情")
 def get_elder(elder: VisibleElder):
-    return elder_out(elder)
+    return ElderOut.of(elder, clock.today())
 
 
 @router.patch("/{elder_id}", response_model=ElderOut, summary="更新老年人信息并重新判定资格")
-def update_elder(body: ElderUpdate, elder: VisibleElder, session: SessionDep, caller: RegistryOfficer):
-    return elder_out(service.update_elder(session, caller, elder, body))
+def update_elder(body: ElderUpdate, elder: VisibleElder, session: SessionDep, _caller: RegistryOfficer):
+    return ElderOut.of(service.update_elder(session, elder, body), clock.today())
 
 
 @router.post(
@@ -173,12 +117,13 @@ def update_elder(body: ElderUpdate, elder: VisibleElder, session: SessionDep, ca
     responses=problem_responses(409),
 )
 def approve_elder(elder: VisibleElder, session: SessionDep, caller: RegistryOfficer):
-    approval = service.approve_elder(session, caller, elder)
-    return {
-        **elder_out(approval.elder),
-        "voucher": vouchers.voucher_out(approval.voucher) if approval.voucher else None,
-        "first_voucher_month": str(approval.first_voucher_month),
-    }
+    approved = elder_status.approve_elder(session, caller, elder)
+    return ElderApproved.of_approval(
+        approved.elder,
+        clock.today(),
+        voucher=vouchers.voucher_out(approved.voucher) if approved.voucher else None,
+        first_voucher_month=approved.first_voucher_month,
+    )
 
 
 @router.post(
@@ -193,7 +138,10 @@ def suspend_elder(
     session: SessionDep,
     caller: RegistryOfficer,
 ):
-    return elder_out(service.suspend_elder(session, caller, elder, body))
+    suspended = elder_status.suspend_elder(
+        session, caller, elder, reason=body.reason.value, died_on=body.died_on, note=body.note
+    )
+    return ElderOut.of(suspended, clock.today())
 
 
 @router.post(
@@ -203,7 +151,7 @@ def suspend_elder(
     responses=problem_responses(409),
 )
 def correct_death(body: DeathCorrection, elder: VisibleElder, session: SessionDep, caller: CityAdmin):
-    return elder_out(service.correct_death(session, caller, elder, body.reason))
+    return ElderOut.of(elder_status.correct_death(session, caller, elder, body.reason), clock.today())
 
 
 @router.get(
@@ -212,7 +160,7 @@ def correct_death(body: DeathCorrection, elder: VisibleElder, session: SessionDe
     summary="状态变更记录",
 )
 def elder_history(elder: VisibleElder, session: SessionDep):
-    return service.status_history(session, elder)
+    return history.status_history(session, elder)
 
 
 @router.get(
@@ -242,7 +190,7 @@ def add_enrolment(
     session: SessionDep,
     caller: RegistryOfficer,
 ):
-    enrolment = service.add_enrolment(
+    enrolment = enrolments.add_enrolment(
         session,
         caller,
         elder,
@@ -251,7 +199,7 @@ def add_enrolment(
         starts_on=body.starts_on,
         ends_on=body.ends_on,
     )
-    return enrolment_out(enrolment)
+    return EnrolmentOut.of(enrolment)
 
 
 @router.get(
@@ -260,7 +208,7 @@ def add_enrolment(
     summary="老年人享受的政府保障项目",
 )
 def list_enrolments(elder: VisibleElder, session: SessionDep):
-    return [enrolment_out(e) for e in service.list_enrolments(session, elder)]
+    return [EnrolmentOut.of(e) for e in enrolments.list_enrolments(session, elder)]
 
 
 @router.post(
@@ -275,16 +223,4 @@ def end_enrolment(
     session: SessionDep,
     _caller: RegistryOfficer,
 ):
-    return enrolment_out(service.end_enrolment(session, elder, enrolment_id, body.ends_on))
-
-
-def enrolment_out(enrolment) -> dict:
-    return {
-        "id": str(enrolment.id),
-        "elder_id": str(enrolment.elder_id),
-        "kind": enrolment.kind,
-        "provider_id": str(enrolment.provider_id),
-        "starts_on": enrolment.starts_on,
-        "ends_on": enrolment.ends_on,
-        "created_at": enrolment.created_at,
-    }
+    return EnrolmentOut.of(enrolments.end_enrolment(session, elder, enrolment_id, body.ends_on))

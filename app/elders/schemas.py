@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from app.rules.eligibility import Benefit, DisabilityLevel, Residency
+from app.elders.eligibility import assessment_valid_until_of, current_eligibility
+from app.models.elders import Elder, ElderEnrolment
+from app.rules.eligibility import Benefit, DisabilityLevel, Residency, age_on, reasons_with_titles
+from app.rules.identity import mask_id_number
+from app.rules.months import Month
 from app.schemas import (
     BeijingTime,
     DistrictCode,
@@ -111,6 +115,39 @@ class ElderOut(ResponseModel):
         description="能力评估结论有效期的最后一天;享受失能护理补贴400/600元档免评估时为 null"
     )
 
+    @classmethod
+    def of(cls, elder: Elder, today: date) -> ElderOut:
+        return cls(**_elder_fields(elder, today))
+
+
+def _elder_fields(elder: Elder, today: date) -> dict[str, Any]:
+    """The elder as the API shows it: the ID number only masked, age instead of birth date,
+    eligibility as of ``today`` (an assessment expires without any event)."""
+    eligibility = current_eligibility(elder, today)
+    return {
+        "id": str(elder.id),
+        "name": elder.name,
+        "id_number_masked": mask_id_number(elder.id_number),
+        "age": age_on(elder.birth_date, today),
+        "district_code": elder.district_code,
+        "residency": elder.residency,
+        "disability_level": elder.disability_level,
+        "assessed_on": elder.assessed_on,
+        "benefits": list(elder.benefits),
+        "disability_allowance_tier": elder.disability_allowance_tier,
+        "status": elder.status,
+        "eligible": eligibility.eligible,
+        "ineligible_reasons": reasons_with_titles(eligibility.reasons),
+        "eligibility_checked_on": today,
+        "created_at": elder.created_at,
+        "approved_at": elder.approved_at,
+        "suspended_at": elder.suspended_at,
+        "suspension_reason": elder.suspension_reason,
+        "last_voucher_month": str(Month.of(elder.last_voucher_month)) if elder.last_voucher_month else None,
+        "died_on": elder.died_on,
+        "assessment_valid_until": assessment_valid_until_of(elder),
+    }
+
 
 class VoucherOut(ResponseModel):
     id: str
@@ -132,6 +169,15 @@ class ElderApproved(ElderOut):
         description="首张消费券所属月份:当月剩余不足设定天数时为次月(次月1日起可用)"
     )
 
+    @classmethod
+    def of_approval(
+        cls, elder: Elder, today: date, *, voucher: dict[str, Any] | None, first_voucher_month: Month
+    ) -> ElderApproved:
+        """``voucher``: the voucher issued at approval, as app.vouchers.service.voucher_out shows it."""
+        return cls(
+            **_elder_fields(elder, today), voucher=voucher, first_voucher_month=str(first_voucher_month)
+        )
+
 
 class ExpiringAssessment(ResponseModel):
     elder_id: str
@@ -143,6 +189,20 @@ class ExpiringAssessment(ResponseModel):
     assessed_on: date
     assessment_valid_until: date
     days_left: int
+
+    @classmethod
+    def of(cls, elder: Elder, valid_until: date, today: date) -> ExpiringAssessment:
+        return cls(
+            elder_id=str(elder.id),
+            name=elder.name,
+            id_number_masked=mask_id_number(elder.id_number),
+            district_code=elder.district_code,
+            status=elder.status,
+            disability_level=elder.disability_level,
+            assessed_on=elder.assessed_on,
+            assessment_valid_until=valid_until,
+            days_left=(valid_until - today).days,
+        )
 
 
 class ExpiringAssessmentPage(ResponseModel):
@@ -184,6 +244,18 @@ class EnrolmentOut(ResponseModel):
     starts_on: date
     ends_on: date | None
     created_at: BeijingTime
+
+    @classmethod
+    def of(cls, enrolment: ElderEnrolment) -> EnrolmentOut:
+        return cls(
+            id=str(enrolment.id),
+            elder_id=str(enrolment.elder_id),
+            kind=enrolment.kind,
+            provider_id=str(enrolment.provider_id),
+            starts_on=enrolment.starts_on,
+            ends_on=enrolment.ends_on,
+            created_at=enrolment.created_at,
+        )
 
 
 class EnrolmentEnd(RequestModel):

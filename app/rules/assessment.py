@@ -345,13 +345,13 @@ def assess(
     still give one level, and 完全失能 cannot go further. Raises AssessmentInputError listing every
     problem in the scores and the facts.
     """
-    problems = validate_scores(scores)
     flags = {
         "coma": coma,
         "dementia": dementia,
         "mental_disorder": mental_disorder,
         "dementia_or_mental_disorder": dementia_or_mental_disorder,
     }
+    problems = validate_scores(scores)
     problems.extend(
         ScoreProblem(name, FLAG_NOT_BOOLEAN, value)
         for name, value in flags.items()
@@ -364,7 +364,6 @@ def assess(
     totals = indicator_totals(scores)
     total = sum(totals.values())
     base = level_for_total(total)
-
     matched = {
         Adjustment.COMA: coma,
         Adjustment.DEMENTIA: dementia,
@@ -373,18 +372,20 @@ def assess(
         Adjustment.CARE_RISK_EVENTS: events >= RISK_EVENTS_THRESHOLD,
     }
     adjustments = tuple(reason for reason in Adjustment if matched[reason])
-
-    if Adjustment.COMA in adjustments:
-        final = AbilityLevel.COMPLETE
-    elif _RAISING.intersection(adjustments):
-        final = raise_one_level(base)
-    else:
-        final = base
     return AssessmentResult(
         indicator_totals=totals,
         total=total,
         base_level=base,
-        final_level=final,
+        final_level=_final_level(base, adjustments),
         adjustments=adjustments,
         risk_events_total=events,
     )
+
+
+def _final_level(base: AbilityLevel, adjustments: tuple[Adjustment, ...]) -> AbilityLevel:
+    """C.5: coma rates 完全失能; any raising reason moves the preliminary level up by one."""
+    if Adjustment.COMA in adjustments:
+        return AbilityLevel.COMPLETE
+    if _RAISING.intersection(adjustments):
+        return raise_one_level(base)
+    return base

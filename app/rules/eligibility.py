@@ -6,6 +6,7 @@ stable code, so a district officer sees every reason at once, not only the first
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -31,7 +32,7 @@ LEVEL_TITLES = {
     DisabilityLevel.SEVERE: "重度失能",
     DisabilityLevel.COMPLETE: "完全失能",
 }
-# The elder's registry status (app/elders/models.ELDER_STATUSES) as district staff read it.
+# The elder's registry status (app.models.elders.ELDER_STATUSES) as district staff read it.
 ELDER_STATUS_TITLES = {"pending": "待审核", "approved": "已审核通过", "suspended": "已停发"}
 
 
@@ -94,6 +95,11 @@ class EligibilityRules:
 class Eligibility:
     eligible: bool
     reasons: tuple[str, ...]
+
+
+def reasons_with_titles(codes: Iterable[str]) -> list[dict[str, str]]:
+    """Reason codes as the API lists them: each with its Chinese title."""
+    return [{"code": code, "title": REASON_TITLES.get(code, code)} for code in codes]
 
 
 def age_on(birth_date: date, day: date) -> int:
