@@ -23,8 +23,8 @@ from app.rules.assessment_review import (
     decide_result_approval,
     undecided_refusal,
 )
-from app.rules.elder_status import Refusal
 from app.rules.eligibility import DisabilityLevel
+from app.rules.refusals import Refusal
 from app.vouchers import service as vouchers
 
 # Catalogue item 1 (评估服务, 失能等级评估): its reference price is the assessment service fee.

@@ -4,7 +4,7 @@ app.rules.assessment_review raises."""
 from __future__ import annotations
 
 from app.errors import AppError, Forbidden, InvalidAssessmentDate, InvalidCreditCode, InvalidState
-from app.rules.elder_status import Refusal
+from app.rules.refusals import Refusal
 
 
 class InvalidScores(AppError):

@@ -37,9 +37,10 @@ from app.rules.assessment_review import (
     SubmissionFacts,
     decide_submission,
 )
-from app.rules.elder_status import Refusal, today_of
+from app.rules.elder_status import today_of
 from app.rules.identity import normalise_credit_code
 from app.rules.months import BEIJING, Month
+from app.rules.refusals import Refusal
 
 
 def submit(session: Session, caller: Principal, data: AssessmentCreate) -> Assessment:

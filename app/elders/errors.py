@@ -4,7 +4,7 @@ refusal of app.rules.elder_status raises."""
 from __future__ import annotations
 
 from app.errors import AppError, InvalidAssessmentDate, InvalidIdNumber, InvalidState, NotEligible
-from app.rules.elder_status import Refusal
+from app.rules.refusals import Refusal
 
 
 class ElderDeceased(AppError):

@@ -23,7 +23,6 @@ from app.models.elders import Elder
 from app.reference.service import ensure_district
 from app.rules.elder_status import (
     PENDING,
-    Refusal,
     assessment_date_refusal,
     decide_registration,
     today_of,
@@ -36,6 +35,7 @@ from app.rules.eligibility import (
 )
 from app.rules.entitlement import earliest_assessment_valid_on
 from app.rules.identity import normalise_id_number
+from app.rules.refusals import Refusal
 
 
 def create_elder(session: Session, caller: Principal, data: ElderCreate) -> Elder:

@@ -27,7 +27,6 @@ from app.rules.elder_status import (
     AssessedLevel,
     ElderState,
     MonthVoucher,
-    Refusal,
     Suspension,
     decide_approval,
     decide_death_correction,
@@ -36,6 +35,7 @@ from app.rules.elder_status import (
 )
 from app.rules.eligibility import DisabilityLevel
 from app.rules.months import Month
+from app.rules.refusals import Refusal
 from app.vouchers import entitlement
 from app.vouchers import service as vouchers
 

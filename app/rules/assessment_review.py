@@ -2,7 +2,7 @@
 assessment is taken in, and what the district's approval or rejection of it decides.
 
 Pure: the elder's and the agency's facts, the submission and ``now`` are arguments; scoring is
-app.rules.assessment. A refusal is returned (app.rules.elder_status.Refusal, its code the API's
+app.rules.assessment. A refusal is returned (app.rules.refusals.Refusal, its code the API's
 error code), never raised, in the order the API reports it: the first failing check answers.
 """
 
@@ -18,13 +18,13 @@ from app.rules.assessment import AssessmentInputError, AssessmentResult, assess
 from app.rules.elder_status import (
     AssessedLevel,
     ElderState,
-    Refusal,
     assessment_date_refusal,
     decide_assessed_level,
     today_of,
 )
 from app.rules.eligibility import ELIGIBLE_LEVELS, DisabilityLevel, assessment_valid_until
 from app.rules.months import BEIJING
+from app.rules.refusals import Refusal
 
 AGENCY_KIND = "assessment_agency"
 SUBMITTED = "submitted"

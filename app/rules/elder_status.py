@@ -11,25 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from app.rules.eligibility import ELIGIBLE_LEVELS, DisabilityLevel, Eligibility, reasons_with_titles
 from app.rules.entitlement import DECEASED, first_voucher_month
 from app.rules.identity import birth_date_of, normalise_id_number
 from app.rules.months import BEIJING, Month
+from app.rules.refusals import Refusal
 
 PENDING, APPROVED, SUSPENDED = "pending", "approved", "suspended"
 # The suspension reason an approved assessment below moderate sets (app.models.elders).
 ASSESSED_BELOW_MODERATE = "assessed_below_moderate"
 # The status-history reason of a city admin's correction of a mistaken death record.
 DEATH_CORRECTED = "death_record_corrected"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str  # the API's error code
-    detail: str | None = None  # None: the error's title
-    extra: tuple[tuple[str, Any], ...] = ()  # more members of the problem+json body
 
 
 @dataclass(frozen=True)

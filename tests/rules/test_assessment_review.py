@@ -26,9 +26,10 @@ from app.rules.assessment_review import (
     decide_submission,
     undecided_refusal,
 )
-from app.rules.elder_status import AssessedLevel, ElderState, MonthVoucher, Refusal, Suspension
+from app.rules.elder_status import AssessedLevel, ElderState, MonthVoucher, Suspension
 from app.rules.eligibility import DisabilityLevel
 from app.rules.months import BEIJING, Month
+from app.rules.refusals import Refusal
 
 
 def at(text: str) -> datetime:

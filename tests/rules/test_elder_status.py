@@ -16,7 +16,6 @@ from app.rules.elder_status import (
     DeathCorrection,
     ElderState,
     MonthVoucher,
-    Refusal,
     Registration,
     Suspension,
     assessment_date_refusal,
@@ -29,6 +28,7 @@ from app.rules.elder_status import (
 )
 from app.rules.eligibility import DisabilityLevel, Eligibility
 from app.rules.months import BEIJING, Month
+from app.rules.refusals import Refusal
 
 
 def at(text: str) -> datetime:
