@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import clock
 from app.dashboard.common import (
@@ -35,12 +36,14 @@ from app.dashboard.web import (
 )
 from app.deps import SessionDep
 from app.models.providers import Provider
+from app.models.sanctions import BlacklistEntry, RectificationOrder
 from app.providers import service as providers
 from app.routing import TransactionRetryRoute
 from app.rules.listing import ListingStatus
 from app.rules.months import BEIJING
 from app.rules.sanctions import RectificationStatus, is_overdue
-from app.sanctions import service as sanctions
+from app.sanctions import blacklist
+from app.sanctions import service as rectifications
 
 router = APIRouter(route_class=TransactionRetryRoute)
 
@@ -68,12 +71,34 @@ class OrderView:
     closed_at: datetime | None
     escalation_action: str | None
 
+    @classmethod
+    def of(cls, order: RectificationOrder, today: date) -> OrderView:
+        return cls(
+            id=str(order.id),
+            status=order.status,
+            source=order.source,
+            reason=order.reason,
+            opened_on=order.opened_on,
+            due_on=order.due_on,
+            overdue=is_overdue(RectificationStatus(order.status), order.due_on, today),
+            closed_at=order.closed_at,
+            escalation_action=order.escalation_action,
+        )
+
 
 @dataclass(frozen=True)
 class BlacklistView:
     listed_on: date
     district: str
     reason: str
+
+    @classmethod
+    def of(cls, entry: BlacklistEntry, district_names: dict[str, str]) -> BlacklistView:
+        return cls(
+            listed_on=entry.listed_at.astimezone(BEIJING).date(),
+            district=district_names.get(entry.district_code, entry.district_code),
+            reason=entry.reason,
+        )
 
 
 @dataclass(frozen=True)
@@ -107,51 +132,8 @@ def provider_list(
     chosen = every if status == "all" else [p for p in every if p.status == ListingStatus(status).value]
     pager = Pager(page, page_size(), len(chosen))
     shown = chosen[pager.offset : pager.offset + pager.size]
-    entries = sanctions.active_blacklist_entries(session, {p.credit_code for p in shown})
-    orders = sanctions.rectifications_of_providers(
-        session, {p.id for p in shown}, (RectificationStatus.OPEN, RectificationStatus.ESCALATED)
-    )
     # Blacklist entries name the district that listed the provider, which may be another one.
     district_names = dict(districts(session))
-    today = clock.today()
-    open_by: dict[uuid.UUID, list[OrderView]] = {}
-    escalated_by: dict[uuid.UUID, list[OrderView]] = {}
-    for o in orders:
-        view = OrderView(
-            id=str(o.id),
-            status=o.status,
-            source=o.source,
-            reason=o.reason,
-            opened_on=o.opened_on,
-            due_on=o.due_on,
-            overdue=is_overdue(RectificationStatus(o.status), o.due_on, today),
-            closed_at=o.closed_at,
-            escalation_action=o.escalation_action,
-        )
-        (open_by if o.status == RectificationStatus.OPEN.value else escalated_by).setdefault(
-            o.provider_id, []
-        ).append(view)
-    rows = []
-    for p in shown:
-        entry = entries.get(p.credit_code)
-        rows.append(
-            ProviderView(
-                id=str(p.id),
-                name=p.name,
-                kind=p.kind,
-                status=p.status,
-                credit_code=p.credit_code,
-                blacklist=BlacklistView(
-                    listed_on=entry.listed_at.astimezone(BEIJING).date(),
-                    district=district_names.get(entry.district_code, entry.district_code),
-                    reason=entry.reason,
-                )
-                if entry
-                else None,
-                open_orders=open_by.get(p.id, []),
-                escalations=escalated_by.get(p.id, []),
-            )
-        )
     return render(
         request,
         "providers/list.html",
@@ -161,13 +143,45 @@ def provider_list(
             "status": status,
             "counts": counts,
             "total": len(every),
-            "providers": rows,
+            "providers": _provider_views(session, shown, district_names),
             "pager": pager,
             "can_act": may_act(user, CIVIL_ROLES),
             "T": TITLES,
         },
         session=session,
     )
+
+
+def _provider_views(
+    session: Session, shown: list[Provider], district_names: dict[str, str]
+) -> list[ProviderView]:
+    """The page's providers with their sanctions (two queries for the whole page)."""
+    entries = blacklist.active_entries_of(session, {p.credit_code for p in shown})
+    orders = rectifications.rectifications_of_providers(
+        session, {p.id for p in shown}, (RectificationStatus.OPEN, RectificationStatus.ESCALATED)
+    )
+    today = clock.today()
+    open_by: dict[uuid.UUID, list[OrderView]] = {}
+    escalated_by: dict[uuid.UUID, list[OrderView]] = {}
+    for o in orders:
+        (open_by if o.status == RectificationStatus.OPEN.value else escalated_by).setdefault(
+            o.provider_id, []
+        ).append(OrderView.of(o, today))
+    return [
+        ProviderView(
+            id=str(p.id),
+            name=p.name,
+            kind=p.kind,
+            status=p.status,
+            credit_code=p.credit_code,
+            blacklist=BlacklistView.of(entry, district_names)
+            if (entry := entries.get(p.credit_code))
+            else None,
+            open_orders=open_by.get(p.id, []),
+            escalations=escalated_by.get(p.id, []),
+        )
+        for p in shown
+    ]
 
 
 # --- POST /rectifications/{id}/close ---------------------------------------------------------
@@ -186,8 +200,8 @@ def close_rectification(
     require_civil_officer(user)
     require_confirmation(confirm)
     text = required_text(note, "整改完成情况")
-    order = sanctions.get_visible_order(session, user.principal, order_id, for_update=True)
-    sanctions.close_rectification(session, user.principal, order, note=text)
+    order = rectifications.get_visible_order(session, user.principal, order_id, for_update=True)
+    rectifications.close_rectification(session, user.principal, order, note=text)
     name = session.scalar(select(Provider.name).where(Provider.id == order.provider_id))
     return redirect(
         request,

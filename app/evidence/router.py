@@ -24,12 +24,12 @@ from app.models.evidence import RedemptionEvidence
 from app.models.redemptions import Redemption
 from app.redemptions.lookups import get_visible_redemption
 from app.routing import TransactionRetryRoute
+from app.rules.evidence import ALLOWED_CONTENT_TYPES
 from app.schemas import MAX_OFFSET, problem_responses
 from app.settlements.service import get_visible_batch
 
 log = logging.getLogger(__name__)
 
-API = "/api/v1"
 # Room for the multipart framing and the ``kind`` field around the file itself.
 FORM_OVERHEAD_BYTES = 64 * 1024
 _CHUNK = 64 * 1024
@@ -82,20 +82,10 @@ router = APIRouter(
 )
 
 
-def evidence_out(evidence: RedemptionEvidence) -> dict:
-    return {
-        "id": str(evidence.id),
-        "redemption_id": str(evidence.redemption_id),
-        "provider_id": str(evidence.provider_id),
-        "kind": evidence.kind,
-        "filename": evidence.filename,
-        "content_type": evidence.content_type,
-        "size_bytes": evidence.size_bytes,
-        "sha256": evidence.sha256,
-        "uploaded_at": evidence.uploaded_at,
-        "uploaded_by": evidence.uploaded_by,
-        "content_url": f"{API}/evidence/{evidence.id}/content",
-    }
+def _out(request: Request, evidence: RedemptionEvidence) -> EvidenceOut:
+    """The record with the path its file downloads from (``download_evidence`` below)."""
+    content_url = request.app.url_path_for("download_evidence", evidence_id=str(evidence.id))
+    return EvidenceOut.of(evidence, str(content_url))
 
 
 def own_redemption(redemption_id: str, session: SessionDep, caller: ProviderTerminal) -> Redemption:
@@ -111,6 +101,7 @@ def visible_evidence(evidence_id: str, session: SessionDep, caller: AnyPrincipal
 
 
 def upload_evidence(
+    request: Request,
     caller: ProviderTerminal,
     redemption: Annotated[Redemption, Depends(own_redemption)],
     session: SessionDep,
@@ -133,7 +124,7 @@ def upload_evidence(
     )
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
-    return evidence_out(outcome.evidence)
+    return _out(request, outcome.evidence)
 
 
 router.add_api_route(
@@ -157,13 +148,15 @@ router.add_api_route(
     response_model=list[EvidenceOut],
     summary="核销凭证列表(服务机构:本机构;工作人员:本区)",
 )
-def list_evidence(redemption: Annotated[Redemption, Depends(visible_redemption)], session: SessionDep):
-    return [evidence_out(e) for e in service.list_for_redemption(session, redemption)]
+def list_evidence(
+    request: Request, redemption: Annotated[Redemption, Depends(visible_redemption)], session: SessionDep
+):
+    return [_out(request, e) for e in service.list_for_redemption(session, redemption)]
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceOut, summary="凭证详情")
-def get_evidence(evidence: Annotated[RedemptionEvidence, Depends(visible_evidence)]):
-    return evidence_out(evidence)
+def get_evidence(request: Request, evidence: Annotated[RedemptionEvidence, Depends(visible_evidence)]):
+    return _out(request, evidence)
 
 
 def _content_disposition(filename: str) -> str:
@@ -178,9 +171,7 @@ def _content_disposition(filename: str) -> str:
     responses={
         200: {
             "description": "凭证文件",
-            "content": {
-                t: {"schema": {"type": "string", "format": "binary"}} for t in service.ALLOWED_CONTENT_TYPES
-            },
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ALLOWED_CONTENT_TYPES},
         }
     },
 )
@@ -225,4 +216,6 @@ def missing_evidence(
 ):
     batch = get_visible_batch(session, caller, settlement_id)
     items, total = service.missing_in_batch(session, batch, limit=limit, offset=offset)
-    return {"settlement_id": str(batch.id), "items": items, "total": total, "limit": limit, "offset": offset}
+    return MissingEvidencePage(
+        settlement_id=str(batch.id), items=items, total=total, limit=limit, offset=offset
+    )

@@ -1,17 +1,14 @@
 """Evidence for redemptions (二(四)): upload, list, download, and what a batch still lacks.
 
-A provider attaches files to its own redemptions until the civil reviewer has submitted the
-review of the batch holding them (see docs/decisions.md). Files are checked by size and by
-their magic bytes, stored by content hash, and recorded in ``redemption_evidence``; when the
-redemption is already in a batch under civil review, its ``missing_evidence`` flag is
-recomputed so the batch's count stays true.
+An upload reads its facts under the redemption's row lock, asks the pure decision
+(``app.rules.evidence.decide_upload``: the file, the redemption, its batch) and writes what it
+decided: the file stored by content hash, its record in ``redemption_evidence``, the
+redemption's completeness and, when the redemption is already in a batch under civil review,
+its ``missing_evidence`` flag, so the batch's count stays true.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-import unicodedata
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,14 +18,9 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
-from app.errors import (
-    AlreadyReversed,
-    EvidenceEmpty,
-    EvidenceLocked,
-    EvidenceTooLarge,
-    EvidenceTypeNotAllowed,
-    NotFound,
-)
+from app.errors import NotFound
+from app.evidence.errors import refused
+from app.evidence.schemas import MissingEvidenceOut
 from app.evidence.storage import EvidenceStorage, content_key
 from app.ids import parse_id
 from app.models.evidence import RedemptionEvidence
@@ -36,61 +28,15 @@ from app.models.providers import Provider
 from app.models.redemptions import Redemption
 from app.models.reference import CatalogueItem
 from app.models.settlements import SettlementBatch, SettlementItem
-from app.rules.evidence import REQUIRED_EVIDENCE, evidence_complete
-
-log = logging.getLogger(__name__)
-
-PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
-ALLOWED_CONTENT_TYPES = (PDF, JPEG, PNG)
-EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png"}
-# What clients send for these types besides the canonical name.
-_ALIASES = {"image/jpg": JPEG, "image/pjpeg": JPEG, "application/x-pdf": PDF, "image/x-png": PNG}
-# A declared type that says nothing: the magic bytes decide alone.
-_GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
-# Batches in this status still accept evidence (the civil reviewer has not submitted).
-OPEN_BATCH_STATUS = "civil_review"
-
-
-def sniff_content_type(data: bytes) -> str | None:
-    """The type by magic bytes: PDF, JPEG or PNG; None for anything else."""
-    if data.startswith(b"%PDF-"):
-        return PDF
-    if data.startswith(b"\xff\xd8\xff"):
-        return JPEG
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return PNG
-    return None
-
-
-def check_content(data: bytes, declared_type: str | None, *, max_bytes: int) -> str:
-    """The stored content type of an upload, or the refusal: empty, too large, not an allowed
-    type by its magic bytes, or declared as another type than the bytes are."""
-    if not data:
-        raise EvidenceEmpty("上传的文件为空")
-    if len(data) > max_bytes:
-        raise EvidenceTooLarge(f"文件不得超过 {max_bytes} 字节")
-    actual = sniff_content_type(data)
-    if actual is None:
-        raise EvidenceTypeNotAllowed("文件内容不是 PDF、JPEG 或 PNG")
-    declared = (declared_type or "").split(";", 1)[0].strip().lower()
-    declared = _ALIASES.get(declared, declared)
-    if declared not in _GENERIC_TYPES and declared != actual:
-        raise EvidenceTypeNotAllowed(f"声明的类型 {declared} 与文件内容({actual})不符")
-    return actual
-
-
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\"\\/]")
-
-
-def clean_filename(filename: str | None, *, kind: str, content_type: str) -> str:
-    """The client's file name without any path, control characters or quotes, at most 255
-    characters; a generated one when nothing is left."""
-    name = unicodedata.normalize("NFC", filename or "")
-    name = re.split(r"[\\/]", name)[-1]
-    name = _UNSAFE.sub("_", name).strip(" .")
-    if not name:
-        name = f"{kind}{EXTENSIONS[content_type]}"
-    return name[-255:]
+from app.rules.evidence import (
+    AlreadyUploaded,
+    FileUpload,
+    NewEvidence,
+    UploadFacts,
+    decide_upload,
+    missing_kinds,
+)
+from app.rules.refusal import Refusal
 
 
 @dataclass(frozen=True)
@@ -113,7 +59,37 @@ def upload(
 ) -> Upload:
     """Attach a file to the caller's own redemption. The same content for the same redemption
     and kind is recorded once (the existing record is returned, ``created`` false)."""
-    content_type = check_content(data, declared_type, max_bytes=max_bytes)
+    sha256 = content_key(data)
+    facts, existing = _upload_facts(session, redemption, kind, sha256)
+    decision = decide_upload(facts, FileUpload(kind, filename, declared_type, data), max_bytes=max_bytes)
+    if isinstance(decision, Refusal):
+        raise refused(decision)
+    if isinstance(decision, AlreadyUploaded):
+        return Upload(existing, created=False)
+    # Stored before the row: a file whose row then rolls back is harmless (content-addressed).
+    key = storage.put(data)
+    evidence = RedemptionEvidence(
+        id=uuid.uuid4(),
+        redemption_id=redemption.id,
+        provider_id=redemption.provider_id,
+        district_code=redemption.district_code,
+        kind=kind,
+        filename=decision.filename,
+        content_type=decision.content_type,
+        size_bytes=len(data),
+        sha256=sha256,
+        storage_key=key,
+        uploaded_at=clock.now(),
+        uploaded_by=caller.actor,
+    )
+    _record(session, evidence, decision)
+    return Upload(evidence, created=True)
+
+
+def _upload_facts(
+    session: Session, redemption: Redemption, kind: str, sha256: str
+) -> tuple[UploadFacts, RedemptionEvidence | None]:
+    """What the upload decision reads, and the record of the same content if there is one."""
     # The redemption row lock serialises uploads to one redemption, so that two files of
     # different kinds arriving together cannot each miss the other when completeness is set.
     status, was_complete = session.execute(
@@ -121,8 +97,6 @@ def upload(
         .where(Redemption.id == redemption.id)
         .with_for_update()
     ).one()
-    if status != "posted":
-        raise AlreadyReversed("已撤销的核销不能上传凭证")
     # FOR SHARE: a concurrent civil-review submission (FOR UPDATE on the batch) either commits
     # first, and this upload sees the batch closed, or waits until this upload has committed.
     batch_status = session.execute(
@@ -131,9 +105,6 @@ def upload(
         .where(SettlementItem.redemption_id == redemption.id)
         .with_for_update(read=True, of=SettlementBatch)
     ).scalar_one_or_none()
-    if batch_status is not None and batch_status != OPEN_BATCH_STATUS:
-        raise EvidenceLocked("该笔核销所在的结算批次已提交民政审核,不能再补充凭证")
-    sha256 = content_key(data)
     existing = session.scalars(
         select(RedemptionEvidence).where(
             RedemptionEvidence.redemption_id == redemption.id,
@@ -141,44 +112,34 @@ def upload(
             RedemptionEvidence.sha256 == sha256,
         )
     ).first()
-    if existing is not None:
-        return Upload(existing, created=False)
-    key = storage.put(data)
-    evidence = RedemptionEvidence(
-        id=uuid.uuid4(),
-        redemption_id=redemption.id,
-        provider_id=redemption.provider_id,
-        district_code=redemption.district_code,
-        kind=kind,
-        filename=clean_filename(filename, kind=kind, content_type=content_type),
-        content_type=content_type,
-        size_bytes=len(data),
-        sha256=sha256,
-        storage_key=key,
-        uploaded_at=clock.now(),
-        uploaded_by=caller.actor,
+    facts = UploadFacts(
+        redemption_status=status,
+        category=redemption.category,
+        was_complete=was_complete,
+        batch_status=batch_status,
+        present_kinds=frozenset(present_kinds(session, [redemption.id])[redemption.id]),
+        already_uploaded=existing is not None,
     )
+    return facts, existing
+
+
+def _record(session: Session, evidence: RedemptionEvidence, decision: NewEvidence) -> None:
+    """The new record, the redemption's completeness and its batch item's flag, as decided."""
     session.add(evidence)
     session.flush()
-    present = set(
-        session.scalars(
-            select(RedemptionEvidence.kind)
-            .where(RedemptionEvidence.redemption_id == redemption.id)
-            .distinct()
-        )
-    )
-    complete = evidence_complete(redemption.category, present)
-    if complete != was_complete:
+    redemption_id = evidence.redemption_id
+    if decision.completeness_changed:
         session.execute(
-            update(Redemption).where(Redemption.id == redemption.id).values(evidence_complete=complete)
+            update(Redemption)
+            .where(Redemption.id == redemption_id)
+            .values(evidence_complete=decision.complete)
         )
-    if batch_status is not None:
+    if decision.in_batch:
         session.execute(
             update(SettlementItem)
-            .where(SettlementItem.redemption_id == redemption.id)
-            .values(missing_evidence=not complete)
+            .where(SettlementItem.redemption_id == redemption_id)
+            .values(missing_evidence=not decision.complete)
         )
-    return Upload(evidence, created=True)
 
 
 def list_for_redemption(session: Session, redemption: Redemption) -> list[RedemptionEvidence]:
@@ -219,14 +180,9 @@ def present_kinds(session: Session, redemption_ids: list[uuid.UUID]) -> dict[uui
     return present
 
 
-def missing_kinds(category: str, present: set[str]) -> list[str]:
-    """The kinds 二(四) and 四(三) require of ``category`` that are not ``present``, in order."""
-    return [kind for kind in REQUIRED_EVIDENCE.get(category, ()) if kind not in present]
-
-
 def missing_in_batch(
     session: Session, batch: SettlementBatch, *, limit: int, offset: int
-) -> tuple[list[dict], int]:
+) -> tuple[list[MissingEvidenceOut], int]:
     """The batch's redemptions flagged as lacking required evidence, a page at a time, each
     with the kinds it has and the kinds it still lacks."""
     flagged = (SettlementItem.batch_id == batch.id, SettlementItem.missing_evidence.is_(True))
@@ -253,22 +209,8 @@ def missing_in_batch(
         .offset(offset)
     ).all()
     present = present_kinds(session, [row.id for row in rows])
-    items = []
-    for row in rows:
-        have = present[row.id]
-        items.append(
-            {
-                "redemption_id": str(row.id),
-                "provider_id": str(row.provider_id),
-                "provider_name": row.provider_name,
-                "item": row.item,
-                "item_name": row.item_name,
-                "category": row.category,
-                "served_at": row.served_at,
-                "deduction_fen": row.deduction_fen,
-                "rejected": row.rejected,
-                "present_kinds": sorted(have),
-                "missing_kinds": missing_kinds(row.category, have),
-            }
-        )
+    items = [
+        MissingEvidenceOut.of(row, present[row.id], missing_kinds(row.category, present[row.id]))
+        for row in rows
+    ]
     return items, int(total or 0)

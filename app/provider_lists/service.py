@@ -1,16 +1,15 @@
 """The monthly list of providers added and withdrawn per district (一(四)), computed from the
-listing history with one set-based query, published once per district and month with who,
-when and whether late, and rendered as XLSX."""
+listing history with one set-based query, and published once per district and month with who,
+when and whether late (``app.rules.provider_list.decide_publication``). The API's shapes are in
+``schemas.py``, the XLSX in ``xlsx.py``."""
 
 from __future__ import annotations
 
-import io
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from sqlalchemy import String, func, literal, select, union_all
+from sqlalchemy import Select, String, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,28 +17,69 @@ from app import clock
 from app.auth.principal import Principal
 from app.auth.scope import ensure_district_in_scope
 from app.calendar.service import working_calendar
-from app.errors import ListAlreadyPublished, MonthNotEnded, NoPolicyForMonth, NotFound
+from app.errors import NotFound
 from app.ids import parse_id
 from app.models.provider_lists import ProviderListPublication
 from app.models.providers import Provider, ProviderStatusChange
 from app.models.reference import District
+from app.provider_lists.errors import refused
 from app.reference.service import ensure_district, program_period
 from app.rules.listing import ListingStatus
 from app.rules.months import BEIJING, Month
-from app.rules.provider_list import KIND_TITLES, change_title, is_late, publication_due
+from app.rules.policy import ProgramPeriod
+from app.rules.provider_list import (
+    KIND_TITLES,
+    PublicationFacts,
+    already_published,
+    change_title,
+    decide_publication,
+    month_refusal,
+    publication_due,
+)
+from app.rules.refusal import Refusal
 
-API = "/api/v1"
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-XLSX_HEADERS = ("机构名称", "类型", "统一社会信用代码", "变动", "变动日期", "原因")
 
-
-def _check_request(session: Session, caller: Principal, district_code: str, month: Month) -> Month:
+def _program_in_scope(session: Session, caller: Principal, district_code: str) -> ProgramPeriod:
+    """The program's period, once the district is known and the caller's to act on."""
     ensure_district(session, district_code)
     ensure_district_in_scope(caller, district_code)
-    period = program_period(session)
-    if not period.includes(month):
-        raise NoPolicyForMonth(f"{month} 不在项目实施期 {period.first_month} 至 {period.last_month} 内")
-    return period.first_month
+    return program_period(session)
+
+
+# --- the list computed from the listing history -----------------------------------------------
+def _changes(source, change: str, *conditions) -> Select:
+    """Listing changes as list entries: ``change`` is "added" or "withdrawn"."""
+    return select(
+        source.provider_id,
+        source.id,
+        source.to_status,
+        source.changed_at,
+        source.reason,
+        literal(change, String).label("change"),
+    ).where(*conditions)
+
+
+def _listed_when_the_month_began(district_code: str, start: datetime) -> Select:
+    """The first list also names every provider listed when its month began: each provider's
+    last change before the month, when it was into ``listed``."""
+    change = ProviderStatusChange
+    ranked = (
+        select(
+            change.provider_id,
+            change.id,
+            change.to_status,
+            change.changed_at,
+            change.reason,
+            func.row_number()
+            .over(partition_by=change.provider_id, order_by=(change.changed_at.desc(), change.id.desc()))
+            .label("position"),
+        )
+        .where(change.district_code == district_code, change.changed_at < start)
+        .subquery()
+    )
+    return _changes(
+        ranked.c, "added", ranked.c.position == 1, ranked.c.to_status == ListingStatus.LISTED.value
+    )
 
 
 def compute_entries(session: Session, district_code: str, month: Month, *, first_list: bool) -> list[dict]:
@@ -49,60 +89,13 @@ def compute_entries(session: Session, district_code: str, month: Month, *, first
     change = ProviderStatusChange
     listed = ListingStatus.LISTED.value
     start, end = month.starts_at(), month.ends_at()
-    during = select(
-        change.provider_id,
-        change.id,
-        change.to_status,
-        change.changed_at,
-        change.reason,
-        literal("added", String).label("change"),
-    ).where(
-        change.district_code == district_code,
-        change.changed_at >= start,
-        change.changed_at < end,
-        change.to_status == listed,
-    )
-    left = select(
-        change.provider_id,
-        change.id,
-        change.to_status,
-        change.changed_at,
-        change.reason,
-        literal("withdrawn", String).label("change"),
-    ).where(
-        change.district_code == district_code,
-        change.changed_at >= start,
-        change.changed_at < end,
-        change.from_status == listed,
-        change.to_status != listed,
-    )
-    parts = [during, left]
+    in_month = (change.district_code == district_code, change.changed_at >= start, change.changed_at < end)
+    parts = [
+        _changes(change, "added", *in_month, change.to_status == listed),
+        _changes(change, "withdrawn", *in_month, change.from_status == listed, change.to_status != listed),
+    ]
     if first_list:
-        # Each provider's last change before the month: listed then means listed at the start.
-        ranked = (
-            select(
-                change.provider_id,
-                change.id,
-                change.to_status,
-                change.changed_at,
-                change.reason,
-                func.row_number()
-                .over(partition_by=change.provider_id, order_by=(change.changed_at.desc(), change.id.desc()))
-                .label("position"),
-            )
-            .where(change.district_code == district_code, change.changed_at < start)
-            .subquery()
-        )
-        parts.append(
-            select(
-                ranked.c.provider_id,
-                ranked.c.id,
-                ranked.c.to_status,
-                ranked.c.changed_at,
-                ranked.c.reason,
-                literal("added", String).label("change"),
-            ).where(ranked.c.position == 1, ranked.c.to_status == listed)
-        )
+        parts.append(_listed_when_the_month_began(district_code, start))
     changes = union_all(*parts).subquery()
     rows = session.execute(
         select(
@@ -122,6 +115,8 @@ def compute_entries(session: Session, district_code: str, month: Month, *, first
 
 
 def _entry(row) -> dict:
+    """One entry as a publication stores it (JSON, the list exactly as published) and as the
+    API shows it (``schemas.ListEntryOut``)."""
     at: datetime = row.changed_at.astimezone(BEIJING)  # UtcDateTime: read back aware
     return {
         "provider_id": str(row.provider_id),
@@ -138,13 +133,7 @@ def _entry(row) -> dict:
     }
 
 
-def _counts(entries: list[dict]) -> dict:
-    return {
-        "added": sum(e["change"] == "added" for e in entries),
-        "withdrawn": sum(e["change"] == "withdrawn" for e in entries),
-    }
-
-
+# --- reading ---------------------------------------------------------------------------------
 def find_publication(session: Session, district_code: str, month: Month) -> ProviderListPublication | None:
     return session.scalars(
         select(ProviderListPublication).where(
@@ -158,76 +147,37 @@ def due_on(session: Session, month: Month, first_month: Month) -> date:
     return publication_due(month, working_calendar(session), first_month=first_month)
 
 
-def publication_state(publication: ProviderListPublication | None, due: date, today: date) -> dict:
-    if publication is None:
-        return {
-            "id": None,
-            "due_on": due,
-            "published": False,
-            "published_at": None,
-            "published_by": None,
-            "late": is_late(due, None, today),
-            "xlsx_url": None,
-        }
-    return {
-        "id": str(publication.id),
-        "due_on": publication.due_on,
-        "published": True,
-        "published_at": publication.published_at,
-        "published_by": publication.published_by,
-        "late": publication.late,
-        "xlsx_url": f"{API}/provider-lists/{publication.id}.xlsx",
-    }
+@dataclass(frozen=True)
+class MonthList:
+    """A district's list of a month as computed now, with its publication if there is one."""
+
+    district_code: str
+    month: Month
+    first_list: bool
+    complete: bool  # the month has ended: no change can be added any more
+    entries: list[dict]
+    publication: ProviderListPublication | None
+    due_on: date
+    today: date  # Beijing date
 
 
-def current_list(session: Session, caller: Principal, *, district_code: str, month: Month) -> dict:
+def current_list(session: Session, caller: Principal, *, district_code: str, month: Month) -> MonthList:
     """The computed list of a district and month with its publication state."""
-    first_month = _check_request(session, caller, district_code, month)
-    first_list = month == first_month
-    entries = compute_entries(session, district_code, month, first_list=first_list)
-    publication = find_publication(session, district_code, month)
+    period = _program_in_scope(session, caller, district_code)
+    if refusal := month_refusal(month, period.first_month, period.last_month):
+        raise refused(refusal)
+    first_list = month == period.first_month
     now = clock.now()
-    return {
-        "district_code": district_code,
-        "month": str(month),
-        "first_list": first_list,
-        "complete": now >= month.ends_at(),
-        **_counts(entries),
-        "entries": entries,
-        "publication": publication_state(
-            publication, due_on(session, month, first_month), now.astimezone(BEIJING).date()
-        ),
-    }
-
-
-def publish(
-    session: Session, caller: Principal, *, district_code: str, month: Month
-) -> ProviderListPublication:
-    """Record the list as published now: once per district and month, late when the Beijing
-    date is after the due day."""
-    first_month = _check_request(session, caller, district_code, month)
-    now = clock.now()
-    if now < month.ends_at():
-        raise MonthNotEnded(f"{month} 尚未结束,不能公布该月的名单变动")
-    due = due_on(session, month, first_month)
-    publication = ProviderListPublication(
-        id=uuid.uuid4(),
+    return MonthList(
         district_code=district_code,
-        month=month.first_day,
-        due_on=due,
-        published_at=now,
-        published_by=caller.actor,
-        late=is_late(due, now.astimezone(BEIJING).date(), now.astimezone(BEIJING).date()),
-        entries=compute_entries(session, district_code, month, first_list=month == first_month),
+        month=month,
+        first_list=first_list,
+        complete=now >= month.ends_at(),
+        entries=compute_entries(session, district_code, month, first_list=first_list),
+        publication=find_publication(session, district_code, month),
+        due_on=due_on(session, month, period.first_month),
+        today=now.astimezone(BEIJING).date(),
     )
-    try:
-        # The unique (district_code, month) closes the race of two officers publishing at once.
-        with session.begin_nested():
-            session.add(publication)
-            session.flush()
-    except IntegrityError:
-        raise ListAlreadyPublished(f"{district_code} {month} 的服务机构变动名单已公布") from None
-    return publication
 
 
 def get_visible_publication(
@@ -244,66 +194,43 @@ def get_visible_publication(
     return publication
 
 
-def publication_out(publication: ProviderListPublication) -> dict:
-    entries = list(publication.entries)
-    return {
-        "id": str(publication.id),
-        "district_code": publication.district_code,
-        "month": str(Month.of(publication.month)),
-        "due_on": publication.due_on,
-        "published_at": publication.published_at,
-        "published_by": publication.published_by,
-        "late": publication.late,
-        **_counts(entries),
-        "entries": entries,
-        "xlsx_url": f"{API}/provider-lists/{publication.id}.xlsx",
-    }
-
-
 def district_name(session: Session, district_code: str) -> str:
     return session.scalar(select(District.name).where(District.code == district_code)) or district_code
 
 
-def render_xlsx(*, district: str, month: str, entries: list[dict], state: dict) -> bytes:
-    """One sheet with the list (Chinese headers), one with the publication record."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "名单变动"
-    sheet.append(XLSX_HEADERS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for entry in entries:
-        sheet.append(
-            (
-                entry["name"],
-                entry["kind_title"],
-                entry["credit_code"],
-                entry["change_title"],
-                date.fromisoformat(entry["changed_on"]),
-                entry["reason"],
-            )
-        )
-    for row in sheet.iter_rows(min_row=2, min_col=5, max_col=5):
-        for cell in row:
-            cell.number_format = "yyyy-mm-dd"
-    for column, width in zip("ABCDEF", (36, 22, 22, 16, 12, 40), strict=True):
-        sheet.column_dimensions[column].width = width
-    sheet.freeze_panes = "A2"
-    info = workbook.create_sheet("公布信息")
-    published_at = state.get("published_at")
-    for label, value in (
-        ("行政区", district),
-        ("月份", month),
-        ("新增", sum(e["change"] == "added" for e in entries)),
-        ("退出", sum(e["change"] == "withdrawn" for e in entries)),
-        ("应公布日期", state["due_on"].isoformat() if state.get("due_on") else ""),
-        ("公布时间", published_at.astimezone(BEIJING).isoformat() if published_at else "未公布"),
-        ("公布人", state.get("published_by") or ""),
-        ("是否逾期", "是" if state.get("late") else "否"),
-    ):
-        info.append((label, value))
-    info.column_dimensions["A"].width = 14
-    info.column_dimensions["B"].width = 32
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+# --- publishing ------------------------------------------------------------------------------
+def publish(
+    session: Session, caller: Principal, *, district_code: str, month: Month
+) -> ProviderListPublication:
+    """Record the list as published now, with the list exactly as it stands."""
+    period = _program_in_scope(session, caller, district_code)
+    facts = PublicationFacts(
+        district_code=district_code,
+        month=month,
+        first_month=period.first_month,
+        last_month=period.last_month,
+        due_on=due_on(session, month, period.first_month),
+        already_published=find_publication(session, district_code, month) is not None,
+    )
+    now = clock.now()
+    decision = decide_publication(facts, now)
+    if isinstance(decision, Refusal):
+        raise refused(decision)
+    publication = ProviderListPublication(
+        id=uuid.uuid4(),
+        district_code=district_code,
+        month=month.first_day,
+        due_on=facts.due_on,
+        published_at=now,
+        published_by=caller.actor,
+        late=decision.late,
+        entries=compute_entries(session, district_code, month, first_list=month == period.first_month),
+    )
+    try:
+        # The unique (district_code, month) closes the race of two officers publishing at once.
+        with session.begin_nested():
+            session.add(publication)
+            session.flush()
+    except IntegrityError:
+        raise refused(already_published(district_code, month)) from None
+    return publication

@@ -1,3 +1,6 @@
+"""The provider registry's endpoints: register, list, read, change the listing status, rotate
+the API key; the 一(四) worklist of organisations on both sides of the assessment rule."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -29,19 +32,6 @@ router = APIRouter(
 )
 
 
-def provider_out(provider: Provider) -> dict:
-    return {
-        "id": str(provider.id),
-        "name": provider.name,
-        "kind": provider.kind,
-        "district_code": provider.district_code,
-        "credit_code": provider.credit_code,
-        "parent_id": str(provider.parent_id) if provider.parent_id else None,
-        "status": provider.status,
-        "created_at": provider.created_at,
-    }
-
-
 def visible_provider(
     provider_id: str, request: Request, session: SessionDep, caller: AnyPrincipal
 ) -> Provider:
@@ -69,7 +59,7 @@ def create_provider(body: ProviderCreate, session: SessionDep, caller: RegistryO
         credit_code=body.credit_code,
         parent_id=body.parent_id,
     )
-    return {**provider_out(provider), "api_key": api_key}
+    return ProviderCreated.of_new(provider, api_key)
 
 
 @router.get("", response_model=list[ProviderOut], summary="服务机构名单")
@@ -81,7 +71,7 @@ def list_providers(
     kind: Annotated[ProviderKind | None, Query()] = None,
 ):
     providers = service.list_providers(session, caller, district_code=district_code, status=status, kind=kind)
-    return [provider_out(provider) for provider in providers]
+    return [ProviderOut.of(provider) for provider in providers]
 
 
 @router.get(
@@ -91,17 +81,14 @@ def list_providers(
 )
 def assessment_agency_conflicts(session: SessionDep, _caller: CityWideReader):
     return [
-        {
-            "credit_code": conflict.credit_code,
-            "registrations": [provider_out(p) for p in conflict.registrations],
-        }
+        AgencyConflictOut.of(conflict.credit_code, conflict.registrations)
         for conflict in service.assessment_agency_conflicts(session)
     ]
 
 
 @router.get("/{provider_id}", response_model=ProviderOut, summary="服务机构详情")
 def get_provider(provider: VisibleProvider):
-    return provider_out(provider)
+    return ProviderOut.of(provider)
 
 
 @router.get(
@@ -125,7 +112,7 @@ def change_status(
     session: SessionDep,
     caller: RegistryOfficer,
 ):
-    return provider_out(
+    return ProviderOut.of(
         service.change_status(session, caller, provider, status=body.status, reason=body.reason)
     )
 

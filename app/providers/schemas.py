@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import Field, StringConstraints
 
+from app.models.providers import Provider
 from app.rules.listing import ListingStatus
 from app.schemas import BeijingTime, DistrictCode, RequestModel, ResponseModel
 
@@ -41,9 +42,26 @@ class ProviderOut(ResponseModel):
     status: str
     created_at: BeijingTime
 
+    @classmethod
+    def of(cls, provider: Provider) -> Self:
+        return cls(
+            id=str(provider.id),
+            name=provider.name,
+            kind=provider.kind,
+            district_code=provider.district_code,
+            credit_code=provider.credit_code,
+            parent_id=str(provider.parent_id) if provider.parent_id else None,
+            status=provider.status,
+            created_at=provider.created_at,
+        )
+
 
 class ProviderCreated(ProviderOut):
-    api_key: str
+    api_key: str  # shown once: only its hash is stored
+
+    @classmethod
+    def of_new(cls, provider: Provider, api_key: str) -> Self:
+        return cls(**ProviderOut.of(provider).model_dump(), api_key=api_key)
 
 
 class ApiKeyOut(ResponseModel):
@@ -64,3 +82,7 @@ class AgencyConflictOut(ResponseModel):
     registrations: list[ProviderOut] = Field(
         description="该组织在各区的全部登记(评估经办机构与养老服务机构并存)"
     )
+
+    @classmethod
+    def of(cls, credit_code: str, registrations: list[Provider]) -> Self:
+        return cls(credit_code=credit_code, registrations=[ProviderOut.of(p) for p in registrations])

@@ -1,3 +1,6 @@
+"""The provider registry: registration (by the rules of app/rules/listing.py), the listing status
+and its history, API keys."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,21 +14,22 @@ from app import clock
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.auth.security import hash_secret, new_secret
-from app.errors import (
-    InvalidCreditCode,
-    InvalidParent,
-    InvalidStatusTransition,
-    NotFound,
-    ProviderExists,
-)
+from app.errors import InvalidCreditCode, NotFound, ProviderExists
 from app.ids import parse_id
 from app.models.providers import Provider, ProviderStatusChange
-from app.providers.blacklist import ensure_not_blacklisted
-from app.providers.errors import AssessmentAgencyConflict
+from app.providers.blacklist import active_blacklisting, lock_credit_code
+from app.providers.errors import refused
 from app.providers.schemas import ProviderKind
 from app.reference.service import ensure_district
 from app.rules.identity import normalise_credit_code
-from app.rules.listing import ASSESSMENT_AGENCY, ListingStatus, conflicts_with_agency_rule, may_change
+from app.rules.listing import (
+    ASSESSMENT_AGENCY,
+    ListingStatus,
+    Registration,
+    RegistrationFacts,
+    registration_refusal,
+    status_change_refusal,
+)
 
 
 def get_visible_provider(
@@ -83,9 +87,21 @@ def create_provider(
     normalised = normalise_credit_code(credit_code)
     if normalised is None:
         raise InvalidCreditCode("统一社会信用代码应为18位且校验码正确")
-    ensure_not_blacklisted(session, normalised)  # also takes the organisation's lock
-    _ensure_one_side_of_assessment(session, normalised, kind)
-    parent_uuid = _check_parent(session, kind=kind, district_code=district_code, parent_id=parent_id)
+    # Held to the end of the transaction: two registrations of one code in two districts, or a
+    # registration and a blacklisting, cannot both pass the rules below.
+    lock_credit_code(session, normalised)
+    parent = _named_parent(session, parent_id)
+    facts = RegistrationFacts(
+        credit_code=normalised,
+        kind=kind.value,
+        district_code=district_code,
+        blacklisting=active_blacklisting(session, normalised),
+        registrations=_registrations_of(session, normalised),
+        parent_id_given=parent_id is not None,
+        parent=Registration(parent.kind, parent.district_code) if parent is not None else None,
+    )
+    if refusal := registration_refusal(facts):
+        raise refused(refusal)
     api_key = api_key or new_secret("pk")
     provider = Provider(
         id=uuid.uuid4(),
@@ -93,12 +109,19 @@ def create_provider(
         name=name,
         kind=kind.value,
         credit_code=normalised,
-        parent_id=parent_uuid,
+        parent_id=parent.id if parent is not None else None,
         status=ListingStatus.LISTED.value,
         api_key_hash=hash_secret(api_key),
         created_at=clock.now(),
         created_by=caller.actor,
     )
+    _insert(session, provider)
+    _record_status(session, provider, from_status=None, reason="登记纳入", actor=caller.actor)
+    session.flush()
+    return provider, api_key
+
+
+def _insert(session: Session, provider: Provider) -> None:
     try:
         # The unique (district_code, credit_code) constraint closes the race of two
         # registrations of one organisation; the savepoint keeps the request's transaction usable.
@@ -106,29 +129,21 @@ def create_provider(
             session.add(provider)
             session.flush()
     except IntegrityError:
-        raise ProviderExists(f"统一社会信用代码 {normalised} 已在本区登记") from None
-    _record_status(session, provider, from_status=None, reason="登记纳入", actor=caller.actor)
-    session.flush()
-    return provider, api_key
+        raise ProviderExists(f"统一社会信用代码 {provider.credit_code} 已在本区登记") from None
 
 
-def _ensure_one_side_of_assessment(session: Session, credit_code: str, kind: ProviderKind) -> None:
-    """ASSESSMENT_AGENCY_CONFLICT when the organisation is registered on the other side of 一(四)
-    in any district. The caller holds the organisation's lock, so two registrations of one code
-    in two districts cannot both pass."""
-    others = session.execute(
-        select(Provider.kind, Provider.district_code).where(Provider.credit_code == credit_code)
-    ).all()
-    if conflicts_with_agency_rule(kind.value, {row.kind for row in others}):
-        where = "、".join(sorted({row.district_code for row in others}))
-        raise AssessmentAgencyConflict(
-            f"统一社会信用代码 {credit_code} 已在行政区 {where} 登记为"
-            + (
-                "养老服务机构,不得登记为评估经办机构"
-                if kind.value == ASSESSMENT_AGENCY
-                else "评估经办机构,不得提供补贴养老服务"
-            )
+def _named_parent(session: Session, parent_id: str | None) -> Provider | None:
+    parsed = parse_id(parent_id) if parent_id is not None else None
+    return session.get(Provider, parsed) if parsed else None
+
+
+def _registrations_of(session: Session, credit_code: str) -> tuple[Registration, ...]:
+    return tuple(
+        Registration(row.kind, row.district_code)
+        for row in session.execute(
+            select(Provider.kind, Provider.district_code).where(Provider.credit_code == credit_code)
         )
+    )
 
 
 @dataclass(frozen=True)
@@ -159,26 +174,6 @@ def assessment_agency_conflicts(session: Session) -> list[AgencyConflict]:
     return [AgencyConflict(code, providers) for code, providers in grouped.items()]
 
 
-def _check_parent(
-    session: Session, *, kind: ProviderKind, district_code: str, parent_id: str | None
-) -> uuid.UUID | None:
-    if kind is not ProviderKind.PARTNER:
-        if parent_id is not None:
-            raise InvalidParent("只有专业服务商(partner)可以指定 parent_id")
-        return None
-    if parent_id is None:
-        raise InvalidParent("专业服务商必须指定所链接的区域养老服务中心 parent_id")
-    parsed = parse_id(parent_id)
-    parent = session.get(Provider, parsed) if parsed else None
-    if (
-        parent is None
-        or parent.kind != ProviderKind.REGIONAL_CENTER.value
-        or parent.district_code != district_code
-    ):
-        raise InvalidParent("parent_id 必须是本区已登记的区域养老服务中心")
-    return parent.id
-
-
 def change_status(
     session: Session,
     caller: Principal,
@@ -187,11 +182,17 @@ def change_status(
     status: ListingStatus,
     reason: str,
 ) -> Provider:
+    """Change the listing status (the caller holds the provider's row lock), recorded in the
+    listing history. Every status change of a provider, a sanction's too, goes through here."""
     current = ListingStatus(provider.status)
-    if status is ListingStatus.LISTED:
-        ensure_not_blacklisted(session, provider.credit_code, registering=False)
-    if not may_change(current, status):
-        raise InvalidStatusTransition(f"不能从 {current} 变更为 {status}")
+    refusal = status_change_refusal(
+        current,
+        status,
+        credit_code=provider.credit_code,
+        blacklisting=active_blacklisting(session, provider.credit_code),
+    )
+    if refusal:
+        raise refused(refusal)
     provider.status = status.value
     _record_status(session, provider, from_status=current.value, reason=reason, actor=caller.actor)
     session.flush()

@@ -1,8 +1,10 @@
-"""Errors of provider sanctions (stable codes, Chinese titles)."""
+"""Errors of provider sanctions (stable codes, Chinese titles), and the error each refusal of the
+sanction rules (app/rules/sanctions.py) is answered with."""
 
 from __future__ import annotations
 
 from app.errors import AppError
+from app.rules.refusal import Refusal
 
 
 class AlreadyBlacklisted(AppError):
@@ -23,3 +25,20 @@ class RectificationClosed(AppError):
 
 class ProviderDisqualified(AppError):
     code, status, title = "PROVIDER_DISQUALIFIED", 409, "服务机构已被取消资格"
+
+
+_REFUSALS: dict[str, type[AppError]] = {
+    error.code: error
+    for error in (
+        AlreadyBlacklisted,
+        BlacklistAlreadyLifted,
+        ProviderDisqualified,
+        RectificationAlreadyOpen,
+        RectificationClosed,
+    )
+}
+
+
+def refused(refusal: Refusal) -> AppError:
+    """The error that answers a refusal of the sanction rules."""
+    return _REFUSALS[refusal.code](refusal.detail)

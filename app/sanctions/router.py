@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from sqlalchemy.orm import Session
 
 from app.deps import READ_ONLY_METHODS, AnyPrincipal, CityAdmin, RegistryOfficer, SessionDep
 from app.models.providers import Provider
@@ -19,7 +20,8 @@ from app.providers import service as providers
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 from app.rules.sanctions import RectificationStatus
-from app.sanctions import service
+from app.sanctions import blacklist, overview
+from app.sanctions import service as rectifications
 from app.sanctions.schemas import (
     BlacklistCreate,
     BlacklistLift,
@@ -53,13 +55,13 @@ def visible_provider(
 def visible_order(
     order_id: str, request: Request, session: SessionDep, caller: AnyPrincipal
 ) -> RectificationOrder:
-    return service.get_visible_order(session, caller, order_id, for_update=_writing(request))
+    return rectifications.get_visible_order(session, caller, order_id, for_update=_writing(request))
 
 
 def visible_entry(
     entry_id: str, request: Request, session: SessionDep, caller: AnyPrincipal
 ) -> BlacklistEntry:
-    return service.get_visible_blacklist_entry(session, caller, entry_id, for_update=_writing(request))
+    return blacklist.get_visible_blacklist_entry(session, caller, entry_id, for_update=_writing(request))
 
 
 VisibleProvider = Annotated[Provider, Depends(visible_provider)]
@@ -67,12 +69,12 @@ VisibleOrder = Annotated[RectificationOrder, Depends(visible_order)]
 VisibleEntry = Annotated[BlacklistEntry, Depends(visible_entry)]
 
 
-def _one_order(session, order: RectificationOrder) -> dict:
-    return service.rectification_out(session, [order])[0]
+def _one_order(session: Session, order: RectificationOrder) -> RectificationOut:
+    return rectifications.rectification_responses(session, [order])[0]
 
 
-def _one_entry(session, entry: BlacklistEntry) -> dict:
-    return service.blacklist_out(session, [entry])[0]
+def _one_entry(session: Session, entry: BlacklistEntry) -> BlacklistOut:
+    return blacklist.blacklist_responses(session, [entry])[0]
 
 
 # --- the monthly view ------------------------------------------------------------------------
@@ -88,7 +90,7 @@ def list_sanctions(
     district_code: Annotated[DistrictCode | None, Query(description="服务机构所在区")] = None,
     kind: Annotated[SanctionKind | None, Query()] = None,
 ):
-    return service.list_sanctions(
+    return overview.list_sanctions(
         session, caller, district_code=district_code, month=Month.parse(month), kind=kind
     )
 
@@ -104,7 +106,7 @@ def list_sanctions(
 def blacklist_provider(
     body: BlacklistCreate, provider: VisibleProvider, session: SessionDep, caller: RegistryOfficer
 ):
-    entry = service.blacklist(session, caller, provider, reason=body.reason, legal_basis=body.legal_basis)
+    entry = blacklist.blacklist(session, caller, provider, reason=body.reason, legal_basis=body.legal_basis)
     return _one_entry(session, entry)
 
 
@@ -116,10 +118,10 @@ def list_blacklist(
     district_code: Annotated[DistrictCode | None, Query(description="认定的行政区")] = None,
     active: Annotated[bool | None, Query(description="true: 未解除; false: 已解除")] = None,
 ):
-    entries = service.list_blacklist(
+    entries = blacklist.list_blacklist(
         session, caller, credit_code=credit_code, district_code=district_code, active=active
     )
-    return service.blacklist_out(session, entries)
+    return blacklist.blacklist_responses(session, entries)
 
 
 @router.get("/blacklist/{entry_id}", response_model=BlacklistOut, summary="失信联合惩戒记录")
@@ -134,7 +136,7 @@ def get_blacklist_entry(entry: VisibleEntry, session: SessionDep):
     responses=problem_responses(409),
 )
 def lift_blacklist(body: BlacklistLift, entry: VisibleEntry, session: SessionDep, caller: CityAdmin):
-    return _one_entry(session, service.lift_blacklist(session, caller, entry, reason=body.reason))
+    return _one_entry(session, blacklist.lift_blacklist(session, caller, entry, reason=body.reason))
 
 
 # --- rectification orders --------------------------------------------------------------------
@@ -148,7 +150,7 @@ def lift_blacklist(body: BlacklistLift, entry: VisibleEntry, session: SessionDep
 def open_rectification(
     body: RectificationCreate, provider: VisibleProvider, session: SessionDep, caller: RegistryOfficer
 ):
-    order = service.open_rectification(
+    order = rectifications.open_rectification(
         session, caller, provider, reason=body.reason, working_days=body.working_days
     )
     return _one_order(session, order)
@@ -160,8 +162,8 @@ def open_rectification(
     summary="服务机构的整改通知",
 )
 def list_provider_rectifications(provider: VisibleProvider, session: SessionDep, caller: AnyPrincipal):
-    orders = service.list_rectifications(session, caller, provider_id=provider.id)
-    return service.rectification_out(session, orders)
+    orders = rectifications.list_rectifications(session, caller, provider_id=provider.id)
+    return rectifications.rectification_responses(session, orders)
 
 
 @router.get(
@@ -175,7 +177,7 @@ def list_rectifications(
     overdue: Annotated[bool | None, Query(description="true: 已过整改期限仍未结束")] = None,
     month: Annotated[MonthText | None, Query(description="发出整改通知的月份")] = None,
 ):
-    orders = service.list_rectifications(
+    orders = rectifications.list_rectifications(
         session,
         caller,
         district_code=district_code,
@@ -183,7 +185,7 @@ def list_rectifications(
         overdue=overdue,
         month=Month.parse(month) if month else None,
     )
-    return service.rectification_out(session, orders)
+    return rectifications.rectification_responses(session, orders)
 
 
 @router.get("/rectifications/{order_id}", response_model=RectificationOut, summary="整改通知详情")
@@ -200,7 +202,7 @@ def get_rectification(order: VisibleOrder, session: SessionDep):
 def close_rectification(
     body: RectificationClose, order: VisibleOrder, session: SessionDep, caller: RegistryOfficer
 ):
-    return _one_order(session, service.close_rectification(session, caller, order, note=body.note))
+    return _one_order(session, rectifications.close_rectification(session, caller, order, note=body.note))
 
 
 @router.post(
@@ -212,5 +214,7 @@ def close_rectification(
 def escalate_rectification(
     body: RectificationEscalate, order: VisibleOrder, session: SessionDep, caller: RegistryOfficer
 ):
-    order = service.escalate_rectification(session, caller, order, reason=body.reason, action=body.action)
+    order = rectifications.escalate_rectification(
+        session, caller, order, reason=body.reason, action=body.action
+    )
     return _one_order(session, order)
