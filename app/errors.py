@@ -16,15 +16,26 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.rules.refusals import Refusal
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+
+# Every error class by its code (codes are unique: tests/test_errors.py), so that a decision's
+# Refusal becomes its error without a table per domain.
+_ERRORS_BY_CODE: dict[str, type[AppError]] = {}
 
 
 class AppError(Exception):
     code: ClassVar[str] = "ERROR"
     status: ClassVar[int] = 400
     title: ClassVar[str] = "请求无法处理"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _ERRORS_BY_CODE[cls.code] = cls
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         super().__init__(detail or self.title)
@@ -40,6 +51,12 @@ class AppError(Exception):
             "code": self.code,
             **self.extra,
         }
+
+
+def error_for(refusal: Refusal) -> AppError:
+    """The error that answers a pure decision's refusal: the class of the same code, with the
+    refusal's message (its title when it has none) and extra problem members."""
+    return _ERRORS_BY_CODE[refusal.code](refusal.detail, **dict(refusal.extra))
 
 
 # --- cross-cutting ---------------------------------------------------------------------------

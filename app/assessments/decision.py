@@ -9,10 +9,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+import app.assessments.errors  # noqa: F401  (registers the errors this module\'s refusals name)
 from app import clock
-from app.assessments.errors import error_for
 from app.auth.principal import Principal
 from app.elders.status import apply_assessment, entitled_before, first_month_min_days, state_of
+from app.errors import error_for
 from app.models.assessments import Assessment
 from app.models.elders import Elder
 from app.reference.service import get_catalogue_item

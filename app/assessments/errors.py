@@ -3,8 +3,7 @@ app.rules.assessment_review raises."""
 
 from __future__ import annotations
 
-from app.errors import AppError, Forbidden, InvalidAssessmentDate, InvalidCreditCode, InvalidState
-from app.rules.refusals import Refusal
+from app.errors import AppError
 
 
 class InvalidScores(AppError):
@@ -42,27 +41,3 @@ class AssessmentResultExpired(AppError):
 
 class AssessmentSuperseded(AppError):
     code, status, title = "ASSESSMENT_SUPERSEDED", 409, "该老年人已有评估日期更晚的评估结论"
-
-
-_REFUSALS: dict[str, type[AppError]] = {
-    error.code: error
-    for error in (
-        InvalidState,
-        Forbidden,
-        NotAnAssessmentAgency,
-        AgencyNotListed,
-        InvalidCreditCode,
-        InvalidAssessmentDate,
-        AssessmentSuperseded,
-        InvalidScores,
-        AssessmentPending,
-        AssessorConflictOfInterest,
-        AssessmentAlreadyDecided,
-        AssessmentResultExpired,
-    )
-}
-
-
-def error_for(refusal: Refusal) -> AppError:
-    """The error to raise for a refused submission or decision."""
-    return _REFUSALS[refusal.code](refusal.detail, **dict(refusal.extra))

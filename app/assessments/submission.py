@@ -11,15 +11,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import app.assessments.errors  # noqa: F401  (registers the errors this module\'s refusals name)
 from app import clock
-from app.assessments.errors import error_for
 from app.assessments.schemas import AssessmentCreate
 from app.assessments.service import pending_assessment
 from app.auth.principal import Principal
 from app.elders.eligibility import eligibility_rules
 from app.elders.service import find_by_id_number
 from app.elders.status import state_of
-from app.errors import ElderNotFound
+from app.errors import ElderNotFound, error_for
 from app.ids import parse_id
 from app.models.assessments import Assessment
 from app.models.elders import Elder, ElderEnrolment

@@ -14,11 +14,11 @@ import uuid
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+import app.audits.errors  # noqa: F401  (registers the errors this module\'s refusals name)
 from app import clock
-from app.audits.errors import ElderNotSampled, InvalidFinding
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
-from app.errors import AppError
+from app.errors import error_for
 from app.ids import parse_id
 from app.ledger import service as ledger
 from app.models.audits import AuditFinding, AuditFindingRedemption, AuditSample, AuditSampleUnit
@@ -30,8 +30,6 @@ from app.rules.months import Month
 from app.rules.refusals import Refusal
 from app.sanctions.service import on_finding_recorded
 from app.settlements import service as settlements
-
-REFUSALS: dict[str, type[AppError]] = {error.code: error for error in (ElderNotSampled, InvalidFinding)}
 
 
 # --- recording -------------------------------------------------------------------------------
@@ -52,7 +50,7 @@ def record_finding(
     facts = _finding_facts(session, sample, elder_id, outcome, redemption_ids)
     decision = decide_finding(facts)
     if isinstance(decision, Refusal):
-        raise REFUSALS[decision.code](decision.detail)
+        raise error_for(decision)
     return _write_finding(session, caller, sample, parse_id(elder_id), outcome, note, decision)
 
 

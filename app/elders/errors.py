@@ -3,8 +3,7 @@ refusal of app.rules.elder_status raises."""
 
 from __future__ import annotations
 
-from app.errors import AppError, InvalidAssessmentDate, InvalidIdNumber, InvalidState, NotEligible
-from app.rules.refusals import Refusal
+from app.errors import AppError
 
 
 class ElderDeceased(AppError):
@@ -20,22 +19,3 @@ class NotDeceased(AppError):
 
 class InvalidDeathDate(AppError):
     code, status, title = "INVALID_DEATH_DATE", 422, "身故日期无效"
-
-
-_REFUSALS: dict[str, type[AppError]] = {
-    error.code: error
-    for error in (
-        InvalidIdNumber,
-        InvalidAssessmentDate,
-        InvalidState,
-        NotEligible,
-        ElderDeceased,
-        NotDeceased,
-        InvalidDeathDate,
-    )
-}
-
-
-def error_for(refusal: Refusal) -> AppError:
-    """The error to raise for a refused registration or status change."""
-    return _REFUSALS[refusal.code](refusal.detail, **dict(refusal.extra))

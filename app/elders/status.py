@@ -11,13 +11,14 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+import app.elders.errors  # noqa: F401  (registers the errors this module\'s refusals name)
 from app import clock
 from app.auth.principal import Principal
 from app.config import get_settings
 from app.elders import events
 from app.elders.eligibility import evaluate, refresh_verdict, store_verdict
-from app.elders.errors import error_for
 from app.elders.history import record_status_change, status_before_death
+from app.errors import error_for
 from app.models.elders import Elder
 from app.models.vouchers import Voucher
 from app.rules.elder_status import (

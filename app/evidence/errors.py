@@ -4,14 +4,8 @@ each refusal of the upload rules (app/rules/evidence.py) is answered with."""
 from __future__ import annotations
 
 from app.errors import (
-    AlreadyReversed,
     AppError,
-    EvidenceEmpty,
-    EvidenceLocked,
-    EvidenceTooLarge,
-    EvidenceTypeNotAllowed,
 )
-from app.rules.refusal import Refusal
 
 
 class EvidenceFileMissing(AppError):
@@ -19,13 +13,3 @@ class EvidenceFileMissing(AppError):
     fault the caller is told about plainly, not a 500."""
 
     code, status, title = "EVIDENCE_FILE_MISSING", 404, "凭证文件缺失"
-
-
-_REFUSALS: dict[str, type[AppError]] = {
-    error.code: error
-    for error in (AlreadyReversed, EvidenceEmpty, EvidenceLocked, EvidenceTooLarge, EvidenceTypeNotAllowed)
-}
-
-
-def refused(refusal: Refusal) -> AppError:
-    return _REFUSALS[refusal.code](refusal.detail)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+import app.evidence.errors  # noqa: F401  (registers the errors this module\'s refusals name)
 from app import clock
 from app.auth.principal import Principal
-from app.errors import NotFound
-from app.evidence.errors import refused
+from app.errors import NotFound, error_for
 from app.evidence.schemas import MissingEvidenceOut
 from app.evidence.storage import EvidenceStorage, content_key
 from app.ids import parse_id
@@ -36,7 +36,7 @@ from app.rules.evidence import (
     decide_upload,
     missing_kinds,
 )
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def upload(
     facts, existing = _upload_facts(session, redemption, kind, sha256)
     decision = decide_upload(facts, FileUpload(kind, filename, declared_type, data), max_bytes=max_bytes)
     if isinstance(decision, Refusal):
-        raise refused(decision)
+        raise error_for(decision)
     if isinstance(decision, AlreadyUploaded):
         return Upload(existing, created=False)
     # Stored before the row: a file whose row then rolls back is harmless (content-addressed).

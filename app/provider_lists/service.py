@@ -13,16 +13,16 @@ from sqlalchemy import Select, String, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import app.provider_lists.errors  # noqa: F401  (registers the errors this module\'s refusals name)
 from app import clock
 from app.auth.principal import Principal
 from app.auth.scope import ensure_district_in_scope
 from app.calendar.service import working_calendar
-from app.errors import NotFound
+from app.errors import NotFound, error_for
 from app.ids import parse_id
 from app.models.provider_lists import ProviderListPublication
 from app.models.providers import Provider, ProviderStatusChange
 from app.models.reference import District
-from app.provider_lists.errors import refused
 from app.reference.service import ensure_district, program_period
 from app.rules.listing import ListingStatus
 from app.rules.months import BEIJING, Month
@@ -36,7 +36,7 @@ from app.rules.provider_list import (
     month_refusal,
     publication_due,
 )
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 
 
 def _program_in_scope(session: Session, caller: Principal, district_code: str) -> ProgramPeriod:
@@ -165,7 +165,7 @@ def current_list(session: Session, caller: Principal, *, district_code: str, mon
     """The computed list of a district and month with its publication state."""
     period = _program_in_scope(session, caller, district_code)
     if refusal := month_refusal(month, period.first_month, period.last_month):
-        raise refused(refusal)
+        raise error_for(refusal)
     first_list = month == period.first_month
     now = clock.now()
     return MonthList(
@@ -215,7 +215,7 @@ def publish(
     now = clock.now()
     decision = decide_publication(facts, now)
     if isinstance(decision, Refusal):
-        raise refused(decision)
+        raise error_for(decision)
     publication = ProviderListPublication(
         id=uuid.uuid4(),
         district_code=district_code,
@@ -232,5 +232,5 @@ def publish(
             session.add(publication)
             session.flush()
     except IntegrityError:
-        raise refused(already_published(district_code, month)) from None
+        raise error_for(already_published(district_code, month)) from None
     return publication

@@ -3,8 +3,7 @@ each refusal of the registration rules (app/rules/listing.py) is answered with."
 
 from __future__ import annotations
 
-from app.errors import AppError, InvalidParent, InvalidStatusTransition
-from app.rules.refusal import Refusal
+from app.errors import AppError
 
 
 class AssessmentAgencyConflict(AppError):
@@ -16,14 +15,3 @@ class AssessmentAgencyConflict(AppError):
 
 class ProviderBlacklisted(AppError):
     code, status, title = "PROVIDER_BLACKLISTED", 409, "该机构已被纳入失信联合惩戒对象名单,不得登记或纳入名单"
-
-
-_REFUSALS: dict[str, type[AppError]] = {
-    error.code: error
-    for error in (AssessmentAgencyConflict, InvalidParent, InvalidStatusTransition, ProviderBlacklisted)
-}
-
-
-def refused(refusal: Refusal) -> AppError:
-    """The error that answers a refusal of the registration or listing rules."""
-    return _REFUSALS[refusal.code](refusal.detail)

@@ -10,15 +10,15 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+import app.providers.errors  # noqa: F401  (registers the errors this module\'s refusals name)
 from app import clock
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.auth.security import hash_secret, new_secret
-from app.errors import InvalidCreditCode, NotFound, ProviderExists
+from app.errors import InvalidCreditCode, NotFound, ProviderExists, error_for
 from app.ids import parse_id
 from app.models.providers import Provider, ProviderStatusChange
 from app.providers.blacklist import active_blacklisting, lock_credit_code
-from app.providers.errors import refused
 from app.providers.schemas import ProviderKind
 from app.reference.service import ensure_district
 from app.rules.identity import normalise_credit_code
@@ -101,7 +101,7 @@ def create_provider(
         parent=Registration(parent.kind, parent.district_code) if parent is not None else None,
     )
     if refusal := registration_refusal(facts):
-        raise refused(refusal)
+        raise error_for(refusal)
     api_key = api_key or new_secret("pk")
     provider = Provider(
         id=uuid.uuid4(),
@@ -192,7 +192,7 @@ def change_status(
         blacklisting=active_blacklisting(session, provider.credit_code),
     )
     if refusal:
-        raise refused(refusal)
+        raise error_for(refusal)
     provider.status = status.value
     _record_status(session, provider, from_status=current.value, reason=reason, actor=caller.actor)
     session.flush()

@@ -17,13 +17,9 @@ from app.auth import terminals
 from app.auth.principal import Principal
 from app.db import session_scope
 from app.errors import (
-    AlreadyReversed,
-    AppError,
-    InSettlement,
     InvalidToken,
-    MonthClosed,
     NotFound,
-    VoucherClosed,
+    error_for,
 )
 from app.ledger import service as ledger
 from app.models.redemptions import Redemption
@@ -32,14 +28,6 @@ from app.models.vouchers import Voucher
 from app.redemptions.lookups import get_visible_redemption
 from app.rules.ledger import reverse_lines
 from app.rules.redemption import Refusal, ReversalFacts, Reversed, decide_reversal
-
-REFUSALS: dict[str, type[AppError]] = {
-    error.code: error for error in (AlreadyReversed, InSettlement, MonthClosed, VoucherClosed)
-}
-
-
-def _refuse(refusal: Refusal) -> AppError:
-    return REFUSALS[refusal.code](refusal.detail)
 
 
 def _answer(redemption_id: uuid.UUID, new_balance_fen: int) -> dict:
@@ -69,7 +57,7 @@ def reverse(session: Session, caller: Principal, redemption: Redemption) -> dict
     )
     decision = decide_reversal(facts, now)
     if isinstance(decision, Refusal):
-        raise _refuse(decision)
+        raise error_for(decision)
     session.execute(
         update(Redemption)
         .where(Redemption.id == redemption.id, Redemption.status == "posted")
@@ -164,7 +152,7 @@ async def reverse_on_postgres(
             now,
         )
         if isinstance(decision, Refusal):
-            raise _refuse(decision)
+            raise error_for(decision)
         await _write(connection, caller, row, decision, redemption_id, now)
     return _answer(redemption_id, decision.new_balance_fen)
 

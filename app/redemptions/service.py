@@ -27,20 +27,10 @@ from app.config import get_settings
 from app.db import session_scope
 from app.elders.service import find_by_id_number
 from app.errors import (
-    AppError,
-    ElderNotEligible,
     ElderNotFound,
     IdempotencyKeyReused,
-    IdNotChecked,
-    InvalidAmount,
     InvalidToken,
-    ItemNotAllowed,
-    NoActiveVoucher,
-    NotRedeemable,
-    ProviderNotListed,
-    ServedAtOutOfRange,
-    UnknownItem,
-    VoucherExhausted,
+    error_for,
 )
 from app.ids import parse_id
 from app.models.redemptions import Redemption
@@ -55,22 +45,6 @@ from app.vouchers import entitlement
 from app.vouchers import service as vouchers
 
 # The AppError of each refusal code the rules return (its status and Chinese title).
-REFUSALS: dict[str, type[AppError]] = {
-    error.code: error
-    for error in (
-        ProviderNotListed,
-        ElderNotFound,
-        IdNotChecked,
-        InvalidAmount,
-        UnknownItem,
-        ItemNotAllowed,
-        NotRedeemable,
-        ElderNotEligible,
-        NoActiveVoucher,
-        ServedAtOutOfRange,
-        VoucherExhausted,
-    )
-}
 # A concurrent first redemption issued the month's voucher between the read and the write: read
 # again (it is then found, locked, like any voucher). Bounded, it cannot recur once issued.
 WRITE_ATTEMPTS = 3
@@ -84,7 +58,7 @@ class Outcome:
 
 
 def problem_of(refusal: Refusal) -> dict:
-    error = REFUSALS[refusal.code](refusal.detail, **dict(refusal.extra))
+    error = error_for(refusal)
     return error.problem()
 
 

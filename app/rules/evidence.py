@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 
 EVIDENCE_KINDS = ("service_record", "receipt", "redemption_proof", "residence_agreement", "id_photo")
 EVIDENCE_TITLES = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 
 
 class ListingStatus(StrEnum):

@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 from app.rules.calendar import WorkingCalendar, add_working_days, nth_working_day_of_month
 from app.rules.months import BEIJING, Month
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 
 PUBLICATION_WORKING_DAYS = 5
 # 京民发〔2026〕6号 is dated 2026-02-14 (a make-up working day).

@@ -1,5 +1,9 @@
-"""What every decision returns when the request may not go ahead: the API's error code, with an
-optional message and extra problem fields. The service turns it into its problem+json error."""
+"""A pure decision's "no", as a value: the API's error code, with an optional message and extra
+problem fields.
+
+Decisions return a ``Refusal`` instead of raising, so that their tables read as plain values
+(``tests/rules/``). The domain's service turns it into the domain's ``AppError`` (by ``code``)
+right after the decision, before anything is written."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from uuid import UUID
 from app.rules.calendar import WorkingCalendar, add_working_days
 from app.rules.listing import ListingStatus, may_change
 from app.rules.months import BEIJING, Month
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 
 # Audit finding outcomes that count towards the automatic rectification order. fake_service is
 # the most serious of them: it counts too (it is also the district's ground for 取消资格 and the

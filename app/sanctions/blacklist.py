@@ -14,9 +14,10 @@ from sqlalchemy import false, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import app.sanctions.errors  # noqa: F401  (registers the errors this module\'s refusals name)
 from app import clock
 from app.auth.principal import Principal
-from app.errors import NotFound
+from app.errors import NotFound, error_for
 from app.ids import parse_id
 from app.models.providers import Provider
 from app.models.sanctions import BlacklistEntry
@@ -24,7 +25,7 @@ from app.providers import service as providers
 from app.providers.blacklist import active_entry, lock_credit_code
 from app.rules.identity import normalise_credit_code
 from app.rules.listing import ListingStatus
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 from app.rules.sanctions import (
     BlacklistingFacts,
     RegistrationStatus,
@@ -32,7 +33,6 @@ from app.rules.sanctions import (
     decide_blacklisting,
     lift_refusal,
 )
-from app.sanctions.errors import refused
 from app.sanctions.lookups import own_credit_code, provider_rows
 from app.sanctions.schemas import BlacklistOut
 
@@ -56,7 +56,7 @@ def blacklist(
     )
     decision = decide_blacklisting(facts, reason=reason)
     if isinstance(decision, Refusal):
-        raise refused(decision)
+        raise error_for(decision)
     for disqualification in decision.disqualifications:
         providers.change_status(
             session,
@@ -82,7 +82,7 @@ def blacklist(
             session.add(entry)
             session.flush()
     except IntegrityError:
-        raise refused(already_blacklisted(credit_code)) from None
+        raise error_for(already_blacklisted(credit_code)) from None
     return entry
 
 
@@ -106,7 +106,7 @@ def lift_blacklist(
     why. No registration is re-listed: disqualification is final; the organisation may register
     again."""
     if refusal := lift_refusal(entry.lifted_at):
-        raise refused(refusal)
+        raise error_for(refusal)
     entry.lifted_at = clock.now()
     entry.lifted_by = caller.actor
     entry.lift_reason = reason

@@ -4,7 +4,6 @@ sanction rules (app/rules/sanctions.py) is answered with."""
 from __future__ import annotations
 
 from app.errors import AppError
-from app.rules.refusal import Refusal
 
 
 class AlreadyBlacklisted(AppError):
@@ -25,20 +24,3 @@ class RectificationClosed(AppError):
 
 class ProviderDisqualified(AppError):
     code, status, title = "PROVIDER_DISQUALIFIED", 409, "服务机构已被取消资格"
-
-
-_REFUSALS: dict[str, type[AppError]] = {
-    error.code: error
-    for error in (
-        AlreadyBlacklisted,
-        BlacklistAlreadyLifted,
-        ProviderDisqualified,
-        RectificationAlreadyOpen,
-        RectificationClosed,
-    )
-}
-
-
-def refused(refusal: Refusal) -> AppError:
-    """The error that answers a refusal of the sanction rules."""
-    return _REFUSALS[refusal.code](refusal.detail)

@@ -22,7 +22,7 @@ from app.auth.principal import Principal
 from app.calendar.service import working_calendar
 from app.config import get_settings
 from app.db import lock_for_transaction
-from app.errors import NotFound
+from app.errors import NotFound, error_for
 from app.ids import parse_id
 from app.models.audits import AuditFinding
 from app.models.providers import Provider
@@ -30,7 +30,7 @@ from app.models.sanctions import RectificationOrder, RectificationOrderFinding
 from app.providers import service as providers
 from app.rules.listing import ListingStatus
 from app.rules.months import Month
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 from app.rules.sanctions import (
     SERIOUS_OUTCOMES,
     AttachToOpenOrder,
@@ -45,7 +45,7 @@ from app.rules.sanctions import (
     decide_manual_order,
     trigger_window,
 )
-from app.sanctions.errors import RectificationAlreadyOpen, refused
+from app.sanctions.errors import RectificationAlreadyOpen
 from app.sanctions.lookups import provider_rows, scoped
 from app.sanctions.schemas import RectificationOut, RectificationSource
 
@@ -151,7 +151,7 @@ def open_rectification(
         calendar=working_calendar(session),
     )
     if isinstance(terms, Refusal):
-        raise refused(terms)
+        raise error_for(terms)
     return _create_order(
         session, provider, terms, reason=reason, actor=caller.actor, source=RectificationSource.MANUAL
     )
@@ -219,7 +219,7 @@ def close_rectification(
     """The provider rectified: the order closes (late or not, as recorded by its dates)."""
     target = RectificationStatus.RECTIFIED
     if refusal := closing_refusal(RectificationStatus(order.status), order.closed_at, target):
-        raise refused(refusal)
+        raise error_for(refusal)
     _close(order, caller, target, note)
     session.flush()
     return order
@@ -245,7 +245,7 @@ def escalate_rectification(
         reason=reason,
     )
     if isinstance(escalation, Refusal):
-        raise refused(escalation)
+        raise error_for(escalation)
     if escalation.provider_status is not None:
         providers.change_status(
             session, caller, provider, status=escalation.provider_status, reason=escalation.listing_reason

@@ -20,15 +20,9 @@ from app.auth.scope import district_filter, ensure_district_in_scope
 from app.calendar.service import working_calendar
 from app.db import lock_for_transaction
 from app.errors import (
-    AlreadyPaid,
-    AmountMismatch,
-    AppError,
-    Forbidden,
-    InvalidRejection,
-    InvalidState,
-    MonthNotEnded,
     NotFound,
     SettlementExists,
+    error_for,
 )
 from app.ids import parse_id
 from app.models.settlements import SettlementBatch, SettlementEvent, SettlementLine
@@ -56,24 +50,12 @@ from app.rules.settlement_adjustments import (
 from app.settlements import store
 
 Decided = TypeVar("Decided")
-REFUSALS: dict[str, type[AppError]] = {
-    error.code: error
-    for error in (
-        AlreadyPaid,
-        AmountMismatch,
-        Forbidden,
-        InvalidRejection,
-        InvalidState,
-        MonthNotEnded,
-        NotFound,
-    )
-}
 
 
 def _decided(decision: Refusal | Decided) -> Decided:
     """A decision's outcome, or its refusal raised as the error of the same code."""
     if isinstance(decision, Refusal):
-        raise REFUSALS[decision.code](decision.detail)
+        raise error_for(decision)
     return decision
 
 

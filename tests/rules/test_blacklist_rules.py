@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.rules.listing import ListingStatus
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 from app.rules.sanctions import (
     Blacklisting,
     BlacklistingFacts,

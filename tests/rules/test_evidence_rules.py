@@ -17,7 +17,7 @@ from app.rules.evidence import (
     evidence_complete,
     missing_kinds,
 )
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 
 
 @pytest.mark.parametrize(

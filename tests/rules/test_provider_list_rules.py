@@ -18,7 +18,7 @@ from app.rules.provider_list import (
     month_refusal,
     publication_due,
 )
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 
 CALENDAR = WorkingCalendar.china(range(2025, 2028))
 FIRST, LAST = Month(2026, 1), Month(2026, 12)

@@ -15,7 +15,7 @@ from app.rules.listing import (
     registration_refusal,
     status_change_refusal,
 )
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 
 CODE = "91110105MA00000011"
 CHAOYANG, HAIDIAN, DONGCHENG = "110105", "110108", "110101"

@@ -10,7 +10,7 @@ import pytest
 from app.rules.calendar import WorkingCalendar
 from app.rules.listing import ListingStatus
 from app.rules.months import BEIJING, Month
-from app.rules.refusal import Refusal
+from app.rules.refusals import Refusal
 from app.rules.sanctions import (
     AttachToOpenOrder,
     AutomaticOrder,
