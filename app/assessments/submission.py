@@ -17,9 +17,10 @@ from app.assessments.schemas import AssessmentCreate
 from app.assessments.service import pending_assessment
 from app.auth.principal import Principal
 from app.elders.eligibility import eligibility_rules
+from app.elders.errors import ElderNotFound
 from app.elders.service import find_by_id_number
 from app.elders.status import state_of
-from app.errors import ElderNotFound, error_for
+from app.errors import error_for
 from app.ids import parse_id
 from app.models.assessments import Assessment
 from app.models.elders import Elder, ElderEnrolment

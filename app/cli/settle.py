@@ -20,12 +20,13 @@ from app.auth.principal import Principal
 from app.cli import terminal
 from app.cli.options import EndedMonthOption, OptionalMonthOption, operator
 from app.db import session_scope
-from app.errors import AppError, SettlementExists
+from app.errors import AppError
 from app.reference.service import ensure_district, list_districts
 from app.rules.money import yuan_text
 from app.rules.months import Month
 from app.rules.settlement import Deadlines, current_deadline, transition
 from app.settlements import service, summaries
+from app.settlements.errors import SettlementExists
 from app.settlements.schemas import BatchOut, EventOut, FundingOut, LineOut, TotalsOut
 from app.settlements.statements import STATUS_TITLES
 

@@ -41,7 +41,7 @@ from app.dashboard.web import (
     yuan,
 )
 from app.deps import SessionDep
-from app.errors import InvalidRejection, NotFound, ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.ids import parse_id
 from app.models.providers import Provider
 from app.models.settlements import SettlementBatch, SettlementLine
@@ -49,6 +49,7 @@ from app.reports.overview import batch_progress
 from app.routing import TransactionRetryRoute
 from app.rules.months import Month
 from app.settlements import downloads, service, statements
+from app.settlements.errors import InvalidRejection
 
 # Review actions (POST) retry the whole request when the database reports a lost race, as the API does.
 router = APIRouter(prefix="/settlements", route_class=TransactionRetryRoute)

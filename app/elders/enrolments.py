@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
-from app.errors import InvalidEnrolment, NotFound
+from app.elders.errors import InvalidEnrolment
+from app.errors import NotFound
 from app.ids import parse_id
 from app.models.elders import Elder, ElderEnrolment
 from app.models.providers import Provider

@@ -15,9 +15,10 @@ from app import clock
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.elders.eligibility import eligibility_rules, refresh_verdict
+from app.elders.errors import ElderExists
 from app.elders.history import record_status_change
 from app.elders.schemas import ElderCreate, ElderUpdate
-from app.errors import ElderExists, NotFound, error_for
+from app.errors import NotFound, error_for
 from app.ids import parse_id
 from app.models.elders import Elder
 from app.reference.service import ensure_district

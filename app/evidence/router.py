@@ -15,9 +15,8 @@ from starlette.exceptions import HTTPException
 
 from app.config import get_settings
 from app.deps import AnyPrincipal, ProviderTerminal, SessionDep, StaffPrincipal
-from app.errors import EvidenceTooLarge
 from app.evidence import service
-from app.evidence.errors import EvidenceFileMissing
+from app.evidence.errors import EvidenceFileMissing, EvidenceTooLarge
 from app.evidence.schemas import EvidenceKind, EvidenceOut, MissingEvidencePage
 from app.evidence.storage import get_storage
 from app.models.evidence import RedemptionEvidence

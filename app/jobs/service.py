@@ -13,7 +13,8 @@ from app.anomalies.service import scan_month
 from app.config import anomaly_thresholds as thresholds
 from app.db import lock_for_transaction
 from app.elders.service import refresh_eligibility
-from app.errors import MonthNotCurrent, MonthNotEnded
+from app.errors import MonthNotEnded
+from app.jobs.errors import MonthNotCurrent
 from app.models.jobs import JobRun
 from app.models.vouchers import Voucher
 from app.rules.anomalies import scan_months

@@ -1,4 +1,9 @@
-"""The error each refusal of the provider list rules (app/rules/provider_list.py) is answered
-with (the error classes themselves still live in app/errors.py)."""
+"""Errors of the providers' list publication (stable codes, Chinese titles)."""
 
 from __future__ import annotations
+
+from app.errors import AppError
+
+
+class ListAlreadyPublished(AppError):
+    code, status, title = "LIST_ALREADY_PUBLISHED", 409, "该区该月的服务机构变动名单已公布"

@@ -15,10 +15,11 @@ from app import clock
 from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.auth.security import hash_secret, new_secret
-from app.errors import InvalidCreditCode, NotFound, ProviderExists, error_for
+from app.errors import NotFound, error_for
 from app.ids import parse_id
 from app.models.providers import Provider, ProviderStatusChange
 from app.providers.blacklist import active_blacklisting, lock_credit_code
+from app.providers.errors import InvalidCreditCode, ProviderExists
 from app.providers.schemas import ProviderKind
 from app.reference.service import ensure_district
 from app.rules.identity import normalise_credit_code

@@ -11,7 +11,8 @@ import asyncpg
 from app import clock
 from app.auth import terminals
 from app.auth.principal import Principal
-from app.errors import ElderNotFound, InvalidToken
+from app.elders.errors import ElderNotFound
+from app.errors import InvalidToken
 from app.redemptions.pg import month_voucher
 from app.redemptions.schemas import pos_lookup_body
 from app.reference.service import ReferenceSnapshot

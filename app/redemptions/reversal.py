@@ -16,11 +16,7 @@ from app import clock
 from app.auth import terminals
 from app.auth.principal import Principal
 from app.db import session_scope
-from app.errors import (
-    InvalidToken,
-    NotFound,
-    error_for,
-)
+from app.errors import InvalidToken, NotFound, error_for
 from app.ledger import service as ledger
 from app.models.redemptions import Redemption
 from app.models.settlements import SettlementItem

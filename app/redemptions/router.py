@@ -8,11 +8,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.deps import AnyPrincipal, PosTerminal, SessionDep
-from app.errors import PROBLEM_JSON, IdempotencyKeyRequired
+from app.errors import PROBLEM_JSON
 from app.ids import parse_id
 from app.models.redemptions import Redemption
 from app.pgpool import pool_of
 from app.redemptions import pos, reversal, service
+from app.redemptions.errors import IdempotencyKeyRequired
 from app.redemptions.lookups import get_visible_redemption
 from app.redemptions.schemas import (
     IDEMPOTENCY_KEY_PATTERN,

@@ -25,16 +25,13 @@ from app.auth.scope import district_filter
 from app.config import anomaly_thresholds as thresholds
 from app.config import get_settings
 from app.db import session_scope
+from app.elders.errors import ElderNotFound
 from app.elders.service import find_by_id_number
-from app.errors import (
-    ElderNotFound,
-    IdempotencyKeyReused,
-    InvalidToken,
-    error_for,
-)
+from app.errors import InvalidToken, error_for
 from app.ids import parse_id
 from app.models.redemptions import Redemption
 from app.redemptions import pg, store
+from app.redemptions.errors import IdempotencyKeyReused
 from app.redemptions.plan import RedeemCall, WritePlan, accepted_plan, call_of, redemption_body, refusal_plan
 from app.redemptions.schemas import RedemptionCreate, pos_lookup_body
 from app.reference.service import ReferenceSnapshot, reference_data, reference_data_of

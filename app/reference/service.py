@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app.errors import NoPolicyForMonth, UnknownDistrict
 from app.models.reference import CatalogueItem, District, PolicyRule, ProgramPeriod
+from app.reference.errors import NoPolicyForMonth, UnknownDistrict
 from app.rules.months import Month
 from app.rules.policy import PolicyTerms, terms_in_force
 from app.rules.policy import ProgramPeriod as ProgramPeriodTerms

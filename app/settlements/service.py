@@ -19,11 +19,7 @@ from app.auth.principal import Principal
 from app.auth.scope import district_filter, ensure_district_in_scope
 from app.calendar.service import working_calendar
 from app.db import lock_for_transaction
-from app.errors import (
-    NotFound,
-    SettlementExists,
-    error_for,
-)
+from app.errors import NotFound, error_for
 from app.ids import parse_id
 from app.models.settlements import SettlementBatch, SettlementEvent, SettlementLine
 from app.reference.service import ensure_district
@@ -48,6 +44,7 @@ from app.rules.settlement_adjustments import (
     rejection_of,
 )
 from app.settlements import store
+from app.settlements.errors import SettlementExists
 
 Decided = TypeVar("Decided")
 

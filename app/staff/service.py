@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.auth.principal import DISTRICT_ROLES, Principal, Role
 from app.auth.security import hash_secret, new_secret
-from app.errors import InvalidRole
 from app.models.auth import StaffMember
 from app.reference.service import ensure_district
+from app.staff.errors import InvalidRole
 
 
 def create_staff(
