@@ -11,15 +11,16 @@ from fastapi import APIRouter, Query, Request
 from app import clock
 from app.assessments import service as assessments
 from app.dashboard import elders_views as views
+from app.dashboard import labels
 from app.dashboard.common import (
     CIVIL_ROLES,
     PAGE_MAX,
     Pager,
+    actor_names,
     load_names,
     may_act,
     page_size,
     redemption_view,
-    supervision_actor_names,
 )
 from app.dashboard.web import User, city_wide, district_name, render
 from app.deps import SessionDep
@@ -88,7 +89,12 @@ def _facts(elder: Elder, today) -> dict:
 
 def _history(session, elder: Elder) -> list[dict]:
     changes = history.status_history(session, elder)
-    names = supervision_actor_names(session, [c.changed_by for c in changes])
+    names = actor_names(
+        session,
+        [c.changed_by for c in changes],
+        titles=views.ACTOR_TITLES,
+        system_title=labels.SUPERVISION_SYSTEM_ACTOR_TITLE,
+    )
     return [
         {
             "at": c.changed_at,

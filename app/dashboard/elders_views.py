@@ -11,6 +11,8 @@ from app.models.elders import ELDER_STATUSES, Elder
 from app.rules.eligibility import LEVEL_TITLES, REASON_TITLES, Benefit, age_on
 from app.rules.identity import mask_id_number, mask_name, normalise_id_number
 
+# Who changed a status when no staff member did (staff are named from their record).
+ACTOR_TITLES = {"staff:bootstrap-admin": "系统管理员", "staff:demo-loader": "演示数据导入"}
 SUSPENSION_REASON_TITLES = {
     "deceased": "身故",
     "moved_out": "迁出本区",
