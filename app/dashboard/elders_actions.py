@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
+from app.auth.principal import Role
 from app.dashboard.common import CIVIL_ROLES, require_role, required_text
 from app.dashboard.elders_views import (
     REJECTION_REASONS,
@@ -34,8 +35,16 @@ NOTE_MAX = 500  # the API's ElderSuspend.note
 Confirm = Annotated[str | None, Form()]
 
 
-def _elder_for_change(session, user, elder_id: str, confirm: str | None) -> Elder:
-    require_role(user, CIVIL_ROLES, "该操作仅限区民政局工作人员或市级管理员")
+CITY_ADMIN = frozenset({Role.CITY_ADMIN})
+
+
+def _elder_for_change(
+    session, user, elder_id: str, confirm: str | None, roles: frozenset[Role] = CIVIL_ROLES
+) -> Elder:
+    if roles == CITY_ADMIN:
+        require_role(user, roles, "该操作仅限市级管理员")
+    else:
+        require_role(user, roles, "该操作仅限区民政局工作人员或市级管理员")
     require_confirmation(confirm)
     return service.get_visible_elder(session, user.principal, elder_id, for_update=True)
 
@@ -125,3 +134,19 @@ def correct_benefits(
     service.update_elder(session, elder, update)
     verdict = "符合补贴条件" if elder.eligible else "不符合补贴条件"
     return _back(request, user, elder, f"已更正“{mask_name(elder.name)}”的待遇信息,重新判定为{verdict}")
+
+
+@router.post("/elders/{elder_id}/correct-death", name="correct_elder_death")
+def correct_death(
+    request: Request,
+    session: SessionDep,
+    user: FormUser,
+    elder_id: str,
+    reason: Annotated[str, Form(max_length=NOTE_MAX)] = "",
+    confirm: Confirm = None,
+):
+    """Undo a mistaken death record (POST /elders/{id}/correct-death: city admins only)."""
+    elder = _elder_for_change(session, user, elder_id, confirm, CITY_ADMIN)
+    text = required_text(reason, "更正理由")
+    elder_status.correct_death(session, user.principal, elder, text)
+    return _back(request, user, elder, f"已更正“{mask_name(elder.name)}”的身故登记")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 
 from app import clock
 from app.assessments import service as assessments
+from app.auth.principal import Role
 from app.dashboard import elders_views as views
 from app.dashboard import labels
 from app.dashboard.common import (
@@ -61,6 +62,7 @@ def elder_detail(
             "assessments": _assessments(session, elder),
             "enrolments": _enrolments(session, elder),
             "may_act": may_act(user, CIVIL_ROLES),
+            "is_city_admin": may_act(user, frozenset({Role.CITY_ADMIN})),
             "back_district": elder.district_code if city_wide(user) else None,
             "views": views,
             "benefits": list(Benefit),

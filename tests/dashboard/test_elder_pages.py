@@ -252,3 +252,22 @@ def test_correct_the_benefits_and_the_allowance_tier(client):
     assert "享受的待遇或护理补贴档次不正确" in flash_of(bad)
     cleared = act(client, wang["id"], "benefits", {"tier": ""})
     assert "重新判定为符合补贴条件" in flash_of(cleared) and api_elder(client, wang["id"])["benefits"] == []
+
+
+def test_a_city_admin_corrects_a_mistaken_death_record(client):
+    wang, _ = approved(client, "王建国")
+    signed_in_staff(client, "district_civil", CHAOYANG)
+    act(client, wang["id"], "suspend", {"reason": "deceased", "died_on": "2026-03-10"})
+    assert "更正身故登记</button>" not in page(client, f"/elders/{wang['id']}")
+    refused = act(client, wang["id"], "correct-death", {"reason": "误报"})
+    assert "该操作仅限市级管理员" in flash_of(refused)
+    client.cookies.clear()
+    signed_in_staff(client, "city_admin")
+    assert "更正身故登记</button>" in page(client, f"/elders/{wang['id']}", district=CHAOYANG)
+    blank = act(client, wang["id"], "correct-death", {"reason": ""})
+    assert "请填写更正理由" in flash_of(blank) and api_elder(client, wang["id"])["died_on"] == "2026-03-10"
+    done = act(client, wang["id"], "correct-death", {"reason": "家属误报,本人健在"})
+    assert flash_of(done) == "已更正“王**”的身故登记"
+    assert done.headers["location"] == f"{DASHBOARD}/elders/{wang['id']}?district={CHAOYANG}"
+    after = api_elder(client, wang["id"])
+    assert after["status"] == "approved" and after["died_on"] is None
