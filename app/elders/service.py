@@ -4,9 +4,9 @@ app.elders.enrolments."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from app.auth.scope import district_filter, ensure_district_in_scope
 from app.elders.eligibility import eligibility_rules, refresh_verdict
 from app.elders.errors import ElderExists
 from app.elders.history import record_status_change
+from app.elders.queries import expiring_condition
 from app.elders.schemas import ElderCreate, ElderUpdate
 from app.errors import NotFound, error_for
 from app.ids import parse_id
@@ -29,12 +30,9 @@ from app.rules.elder_status import (
     today_of,
 )
 from app.rules.eligibility import (
-    EXEMPTING_ALLOWANCE_TIERS,
-    NEW_ASSESSMENTS_FROM,
     Benefit,
     assessment_valid_until,
 )
-from app.rules.entitlement import earliest_assessment_valid_on
 from app.rules.identity import normalise_id_number
 from app.rules.refusals import Refusal
 
@@ -167,19 +165,8 @@ def expiring_assessments(
 ) -> tuple[list[tuple[Elder, date]], int]:
     """Approved and pending elders whose assessment counts today and ends within ``within_days``
     days (so that re-assessment happens in time), soonest first, with the day it ends."""
-    today = clock.today()
     months = eligibility_rules().assessment_valid_months
-    query = select(Elder).where(
-        Elder.status.in_(("approved", "pending")),
-        Elder.assessed_on >= earliest_assessment_valid_on(today, months),
-        Elder.assessed_on < earliest_assessment_valid_on(today + timedelta(days=within_days + 1), months),
-        # Not standing on the 400/600 tier (written out: the tier is NULL for most elders).
-        or_(
-            Elder.disability_allowance_tier.is_(None),
-            Elder.disability_allowance_tier.not_in(sorted(EXEMPTING_ALLOWANCE_TIERS)),
-            Elder.assessed_on >= NEW_ASSESSMENTS_FROM,
-        ),
-    )
+    query = select(Elder).where(expiring_condition(within_days))
     district_code = district_filter(caller, district_code)
     if district_code is not None:
         query = query.where(Elder.district_code == district_code)
