@@ -14,7 +14,19 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import anomalies, audit, calendar, jobs, ledger, providers, server, settle, staff, terminal
+from app.cli import (
+    anomalies,
+    audit,
+    calendar,
+    districts,
+    jobs,
+    ledger,
+    providers,
+    server,
+    settle,
+    staff,
+    terminal,
+)
 
 app = typer.Typer(
     help="北京市养老服务消费补贴电子消费券账本 — operator commands.",
@@ -33,6 +45,7 @@ app.command()(server.demo)
 app.command()(server.serve)
 app.command()(server.openapi)
 app.command()(server.scheduler)
+app.command()(districts.districts)
 app.add_typer(jobs.group, name="jobs")
 app.add_typer(anomalies.group, name="anomalies")
 app.add_typer(audit.group, name="audit")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from app.calendar import service
 from app.cli import terminal
+from app.cli.actors import actor_names
 from app.cli.options import DayArgument, MonthOption, operator
 from app.db import session_scope
 from app.errors import NotFound
@@ -34,6 +35,7 @@ def list_overrides(
     """The stored overrides (they win over the holidays package)."""
     with terminal.app_errors(), session_scope(write=False) as session:
         rows = [row for row in service.list_overrides(session) if year is None or row.day.year == year]
+        actors = actor_names(session, (row.set_by for row in rows))
     if not rows:
         terminal.console.print("没有人工校正" + (f"({year} 年)" if year else ""))
         return
@@ -46,7 +48,7 @@ def list_overrides(
             WEEKDAYS[row.day.weekday()],
             "工作日" if row.working else "[yellow]休息日[/yellow]",
             escape(row.note),
-            escape(row.set_by),
+            escape(actors.get(row.set_by, row.set_by)),
             terminal.beijing_time(row.set_at),
         )
     terminal.console.print(table)

@@ -45,3 +45,9 @@ def operator() -> Principal:
     """The CLI acts as a city admin, named after the operating-system user in audit rows."""
     user = (os.environ.get("USER") or "operator")[:40]  # audit columns hold 64 characters
     return Principal(role=Role.CITY_ADMIN, subject_id=f"cli:{user}")
+
+
+DistrictOption = Annotated[
+    str | None,
+    typer.Option("--district", help="行政区:代码、全称或简称(如 110105、朝阳区、朝阳;见 voucher districts)"),
+]

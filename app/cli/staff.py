@@ -10,6 +10,7 @@ from app.auth.principal import Role
 from app.cli import terminal
 from app.cli.options import operator
 from app.db import session_scope
+from app.reference.service import resolve_district
 from app.staff import service
 
 group = typer.Typer(help="Staff accounts.", no_args_is_help=True)
@@ -22,7 +23,9 @@ def create(
         str,
         typer.Option(help="city_admin | district_civil | district_finance | auditor"),
     ],
-    district: Annotated[str | None, typer.Option(help="District code for district roles")] = None,
+    district: Annotated[
+        str | None, typer.Option(help="区级角色的行政区:代码、全称或简称(如 110105、朝阳区、朝阳)")
+    ] = None,
 ) -> None:
     """Create a staff account and print its token once."""
     try:
@@ -32,7 +35,8 @@ def create(
             "role must be city_admin | district_civil | district_finance | auditor", param_hint="--role"
         ) from None
     with terminal.app_errors(), session_scope() as session:
+        code = resolve_district(session, district) if district is not None else None
         _staff, token = service.create_staff(
-            session, name=name, role=parsed_role, district_code=district, created_by=operator()
+            session, name=name, role=parsed_role, district_code=code, created_by=operator()
         )
     terminal.console.print(f"令牌(仅显示一次): [bold]{token}[/bold]")
