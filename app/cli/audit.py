@@ -61,7 +61,7 @@ def _drawn_table(elders: list[tuple[uuid.UUID, str, str]]) -> Table:
 
 
 @group.command("verify")
-def verify(sample_id: Annotated[str, typer.Argument(metavar="样本编号", help="抽查样本编号")]) -> None:
+def verify(sample_id: Annotated[str, typer.Argument(help="抽查样本编号")]) -> None:
     """按种子和总体重新计算样本;有任何不一致时退出码为 1。"""
     auditor = Principal(role=Role.AUDITOR, subject_id="cli")
     status = terminal.console.status("复核样本…")

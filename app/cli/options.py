@@ -19,7 +19,7 @@ def parse_month(text: str) -> Month:
     try:
         return Month.parse(text)
     except ValueError:
-        raise typer.BadParameter("month must be YYYY-MM") from None
+        raise typer.BadParameter("月份格式应为 YYYY-MM") from None
 
 
 def parse_day(text: str) -> date:
@@ -28,17 +28,19 @@ def parse_day(text: str) -> date:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter("date must be YYYY-MM-DD") from None
+        raise typer.BadParameter("日期格式应为 YYYY-MM-DD") from None
 
 
-MonthOption = Annotated[Month, typer.Option("--month", parser=parse_month, metavar="YYYY-MM", help="YYYY-MM")]
+MonthOption = Annotated[
+    Month, typer.Option("--month", parser=parse_month, metavar="YYYY-MM", help="月份 YYYY-MM")
+]
 EndedMonthOption = Annotated[
-    Month, typer.Option(parser=parse_month, metavar="YYYY-MM", help="YYYY-MM (must have ended)")
+    Month, typer.Option(parser=parse_month, metavar="YYYY-MM", help="月份 YYYY-MM(须已结束)")
 ]
 OptionalMonthOption = Annotated[
-    Month | None, typer.Option(parser=parse_month, metavar="YYYY-MM", help="YYYY-MM")
+    Month | None, typer.Option(parser=parse_month, metavar="YYYY-MM", help="月份 YYYY-MM")
 ]
-DayArgument = Annotated[date, typer.Argument(parser=parse_day, metavar="DATE", help="YYYY-MM-DD")]
+DayArgument = Annotated[date, typer.Argument(parser=parse_day, metavar="DATE", help="日期 YYYY-MM-DD")]
 
 
 def operator() -> Principal:

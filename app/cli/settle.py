@@ -181,7 +181,7 @@ def _batches_table(batches: list[BatchOut], names: dict[str, str], short: dict[s
 # --- show -------------------------------------------------------------------------------------------
 @group.command("show")
 def show(
-    batch_id: Annotated[str, typer.Argument(metavar="批次编号", help="结算批次编号,或其任意唯一前缀")],
+    batch_id: Annotated[str, typer.Argument(help="结算批次编号,或其任意唯一前缀")],
 ) -> None:
     """结算批次的合计、资金分担、服务机构明细和办理记录。"""
     caller = operator()
