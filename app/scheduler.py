@@ -11,6 +11,10 @@ the nightly anomaly scan.
 A tick every minute, plus one at 00:00 Asia/Shanghai, asks :func:`app.rules.schedule.due_jobs`
 what is due *now* by the service clock, so a run missed while the service was down is caught
 up at the next start, and the sandbox clock drives the same code in tests.
+
+Logging: a routine tick (nothing due, the lease renewed) is DEBUG, and so are APScheduler's own
+"Running job"/"executed successfully" lines for the tick (:class:`RoutineTicksAtDebug`); job runs,
+failures and the lease changing hands are INFO or above.
 """
 
 from __future__ import annotations
@@ -40,6 +44,25 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "month-jobs"
 LEASE_SECONDS = 120
+APSCHEDULER_EXECUTOR_LOGGER = "apscheduler.executors.default"
+
+
+class RoutineTicksAtDebug(logging.Filter):
+    """APScheduler logs every run of the tick at INFO (two lines a minute): lowered to DEBUG, and
+    dropped unless its logger is enabled for DEBUG. Warnings and errors pass unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def quiet_routine_ticks() -> None:
+    """Install :class:`RoutineTicksAtDebug` once on APScheduler's executor logger."""
+    executor_log = logging.getLogger(APSCHEDULER_EXECUTOR_LOGGER)
+    if not any(isinstance(f, RoutineTicksAtDebug) for f in executor_log.filters):
+        executor_log.addFilter(RoutineTicksAtDebug())
 
 
 def holder_id() -> str:
@@ -117,7 +140,6 @@ def run_due_jobs(holder: str) -> list[dict]:
                     "issued": result.issued,
                     "already_issued": result.already_issued,
                 }
-        log.info("job %s %s done: %s", job.job, job.month, counts)
         done.append({"job": job.job, "month": str(job.month), "job_run_id": run.id, **counts})
     return done
 
@@ -159,6 +181,8 @@ def run_daily_jobs(holder: str) -> list[dict]:
 class JobScheduler:
     def __init__(self, *, blocking: bool = False) -> None:
         self.holder = holder_id()
+        self.leading: bool | None = None  # unknown until the first tick
+        quiet_routine_ticks()
         scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
         self._scheduler = scheduler_class(timezone=BEIJING)
         self._scheduler.add_job(
@@ -177,10 +201,26 @@ class JobScheduler:
 
     def tick(self) -> None:
         try:
-            run_due_jobs(self.holder)
-            run_daily_jobs(self.holder)
+            done = run_due_jobs(self.holder) + run_daily_jobs(self.holder)
+            self._note_lease()
         except Exception:  # a failed tick is logged and retried at the next one
             log.exception("scheduled jobs failed; will retry at the next tick")
+            return
+        for job in done:
+            log.info("job run: %s", job)
+        if not done:
+            log.debug("tick: nothing due (%s)", self.holder)
+
+    def _note_lease(self) -> None:
+        """INFO when this process takes or loses the lease; DEBUG when nothing changed."""
+        with session_scope(write=False) as session:
+            holder = session.scalar(select(SchedulerLease.holder).where(SchedulerLease.name == LEASE_NAME))
+        leading = holder == self.holder
+        if leading != self.leading:
+            log.info("lease %s %s by %s", LEASE_NAME, "taken" if leading else "held elsewhere", self.holder)
+        else:
+            log.debug("lease %s unchanged (%s)", LEASE_NAME, "held" if leading else "not held")
+        self.leading = leading
 
     def start(self) -> None:
         self.tick()  # catch up at start-up

@@ -24,6 +24,7 @@ from app.auth.scope import district_filter, ensure_district_in_scope
 from app.errors import MonthNotEnded, NotFound
 from app.ids import parse_id
 from app.models.audits import AuditFinding, AuditSample, AuditSampleUnit
+from app.models.elders import Elder
 from app.models.redemptions import Redemption
 from app.reference.service import ensure_district
 from app.rules import sampling
@@ -146,6 +147,17 @@ def drawn_elder_ids(session: Session, sample: AuditSample) -> list[str]:
             .order_by(AuditSampleUnit.draw_position)
         )
     ]
+
+
+def drawn_elders(session: Session, sample: AuditSample) -> list[tuple[uuid.UUID, str, str]]:
+    """The drawn elders in draw order as (id, name, ID number), for callers that mask them."""
+    rows = session.execute(
+        select(Elder.id, Elder.name, Elder.id_number)
+        .join(AuditSampleUnit, AuditSampleUnit.elder_id == Elder.id)
+        .where(AuditSampleUnit.sample_id == sample.id, AuditSampleUnit.drawn.is_(True))
+        .order_by(AuditSampleUnit.draw_position)
+    )
+    return [(elder_id, name, id_number) for elder_id, name, id_number in rows]
 
 
 def stored_population(session: Session, sample: AuditSample) -> list[sampling.Unit]:

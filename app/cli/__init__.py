@@ -2,7 +2,8 @@
 
 Every operator job: serve, migrate, demo, the month-start and daily jobs, anomaly scans, audit
 samples, settlement batches, the working-day calendar, the ledger check, staff accounts.
-Help is English; what an operator reads back is Simplified Chinese. A refused operation (an
+Help and messages are Simplified Chinese (app.cli.zh translates Click's own); option names,
+command names and error codes stay English. A refused operation (an
 ``AppError``) prints its code and detail in red and exits 2; a bad argument is a usage error
 (exit 2, nothing changed).
 
@@ -14,10 +15,25 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import anomalies, audit, calendar, jobs, ledger, providers, server, settle, staff, terminal
+from app.cli import (
+    anomalies,
+    audit,
+    calendar,
+    districts,
+    jobs,
+    ledger,
+    providers,
+    server,
+    settle,
+    staff,
+    terminal,
+    zh,
+)
+
+zh.use_chinese_panels()
 
 app = typer.Typer(
-    help="北京市养老服务消费补贴电子消费券账本 — operator commands.",
+    help="北京市养老服务消费补贴电子消费券账本:运维与业务命令。",
     no_args_is_help=True,
 )
 
@@ -33,6 +49,7 @@ app.command()(server.demo)
 app.command()(server.serve)
 app.command()(server.openapi)
 app.command()(server.scheduler)
+app.command()(districts.districts)
 app.add_typer(jobs.group, name="jobs")
 app.add_typer(anomalies.group, name="anomalies")
 app.add_typer(audit.group, name="audit")

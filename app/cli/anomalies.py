@@ -11,12 +11,12 @@ from app.db import session_scope
 from app.jobs import service
 from app.rules.anomalies import RULES
 
-group = typer.Typer(help="Anomaly warnings (四(二) 异常交易预警).", no_args_is_help=True)
+group = typer.Typer(help="异常交易预警(四(二))。", no_args_is_help=True)
 
 
 @group.command("scan")
 def scan(month: MonthOption) -> None:
-    """Run every anomaly rule over a month's redemptions (safe to repeat: nothing found twice)."""
+    """用全部预警规则扫描当月核销(可重复执行:同一异常不会重复记录)。"""
     # One job run, one transaction over every district (app.jobs.service.run_anomaly_scan): a
     # spinner, not a per-district bar.
     status = terminal.console.status(f"扫描 {month} 异常交易…")
@@ -29,4 +29,4 @@ def scan(month: MonthOption) -> None:
     for rule, count in result.found.items():
         table.add_row(rule, RULES[rule].title, str(count))
     terminal.console.print(table)
-    terminal.console.print(f"新增 {result.total} 条 (job run {run.id})")
+    terminal.console.print(f"新增 {result.total} 条 (作业记录 {run.id})")

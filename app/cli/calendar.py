@@ -12,6 +12,7 @@ from rich.table import Table
 
 from app.calendar import service
 from app.cli import terminal
+from app.cli.actors import actor_names
 from app.cli.options import DayArgument, MonthOption, operator
 from app.db import session_scope
 from app.errors import NotFound
@@ -22,18 +23,19 @@ from app.rules.settlement import CIVIL_REVIEW_WORKING_DAYS
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 group = typer.Typer(
-    help="The working-day calendar: official holidays and make-up days, plus city-admin overrides.",
+    help="工作日历:法定节假日和调休上班日,以及市级管理员的人工校正。",
     no_args_is_help=True,
 )
 
 
 @group.command("list")
 def list_overrides(
-    year: Annotated[int | None, typer.Option(min=1900, max=9999, help="only this year")] = None,
+    year: Annotated[int | None, typer.Option(min=1900, max=9999, help="只列该年")] = None,
 ) -> None:
-    """The stored overrides (they win over the holidays package)."""
+    """列出人工校正(优先于节假日数据)。"""
     with terminal.app_errors(), session_scope(write=False) as session:
         rows = [row for row in service.list_overrides(session) if year is None or row.day.year == year]
+        actors = actor_names(session, (row.set_by for row in rows))
     if not rows:
         terminal.console.print("没有人工校正" + (f"({year} 年)" if year else ""))
         return
@@ -46,7 +48,7 @@ def list_overrides(
             WEEKDAYS[row.day.weekday()],
             "工作日" if row.working else "[yellow]休息日[/yellow]",
             escape(row.note),
-            escape(row.set_by),
+            escape(actors.get(row.set_by, row.set_by)),
             terminal.beijing_time(row.set_at),
         )
     terminal.console.print(table)
@@ -57,14 +59,14 @@ def set_override(
     day: DayArgument,
     working: Annotated[
         bool,
-        typer.Option("--working/--holiday", help="a working day (e.g. a make-up day) or a day off"),
+        typer.Option("--working/--holiday", help="校正为工作日(如调休上班)或休息日"),
     ],
-    note: Annotated[str, typer.Option(help="why, e.g. the State Council notice (1-500 characters)")],
+    note: Annotated[str, typer.Option(help="校正依据,如国务院通知(1-500 个字符)")],
 ) -> None:
-    """Set whether a day is a working day (an override wins over the holidays package)."""
+    """校正某天是否为工作日(人工校正优先于节假日数据)。"""
     note = note.strip()
     if not 1 <= len(note) <= 500:
-        raise typer.BadParameter("note must be 1-500 characters", param_hint="--note")
+        raise typer.BadParameter("说明应为 1-500 个字符", param_hint="--note")
     with terminal.app_errors(), session_scope() as session:
         row = service.set_override(session, operator(), day, working=working, note=note)
         what = "工作日" if row.working else "休息日"
@@ -76,7 +78,7 @@ def set_override(
 
 @group.command("delete")
 def delete_override(day: DayArgument) -> None:
-    """Delete a day's override (the holidays package decides again)."""
+    """删除某天的人工校正(恢复按节假日数据认定)。"""
     with terminal.app_errors(), session_scope() as session:
         if not service.delete_override(session, day):
             raise NotFound(f"{day.isoformat()} 没有人工校正")
@@ -85,7 +87,7 @@ def delete_override(day: DayArgument) -> None:
 
 @group.command("show")
 def show(month: MonthOption) -> None:
-    """A month's days on the effective calendar, its working days and its 10th working day."""
+    """按现行日历列出当月每天、工作日数和第 10 个工作日。"""
     with terminal.app_errors(), session_scope(write=False) as session:
         calendar = service.working_calendar(session)
         notes = {row.day: row.note for row in service.list_overrides(session)}

@@ -10,12 +10,12 @@ from app.cli import terminal
 from app.db import session_scope
 from app.integrity import verify as integrity
 
-group = typer.Typer(help="The journal.", no_args_is_help=True)
+group = typer.Typer(help="账本分录。", no_args_is_help=True)
 
 
 @group.command("verify")
 def verify() -> None:
-    """Recompute every balance from the journal; exit 1 on any mismatch."""
+    """按分录重算每个余额;有不一致时退出码为 1。"""
     status = terminal.console.status("核对分录…")
     with terminal.app_errors(), status, session_scope(write=False) as session:
         report = integrity.verify(session)

@@ -19,7 +19,7 @@ def parse_month(text: str) -> Month:
     try:
         return Month.parse(text)
     except ValueError:
-        raise typer.BadParameter("month must be YYYY-MM") from None
+        raise typer.BadParameter("月份格式应为 YYYY-MM") from None
 
 
 def parse_day(text: str) -> date:
@@ -28,20 +28,28 @@ def parse_day(text: str) -> date:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter("date must be YYYY-MM-DD") from None
+        raise typer.BadParameter("日期格式应为 YYYY-MM-DD") from None
 
 
-MonthOption = Annotated[Month, typer.Option("--month", parser=parse_month, metavar="YYYY-MM", help="YYYY-MM")]
+MonthOption = Annotated[
+    Month, typer.Option("--month", parser=parse_month, metavar="YYYY-MM", help="月份 YYYY-MM")
+]
 EndedMonthOption = Annotated[
-    Month, typer.Option(parser=parse_month, metavar="YYYY-MM", help="YYYY-MM (must have ended)")
+    Month, typer.Option(parser=parse_month, metavar="YYYY-MM", help="月份 YYYY-MM(须已结束)")
 ]
 OptionalMonthOption = Annotated[
-    Month | None, typer.Option(parser=parse_month, metavar="YYYY-MM", help="YYYY-MM")
+    Month | None, typer.Option(parser=parse_month, metavar="YYYY-MM", help="月份 YYYY-MM")
 ]
-DayArgument = Annotated[date, typer.Argument(parser=parse_day, metavar="DATE", help="YYYY-MM-DD")]
+DayArgument = Annotated[date, typer.Argument(parser=parse_day, metavar="DATE", help="日期 YYYY-MM-DD")]
 
 
 def operator() -> Principal:
     """The CLI acts as a city admin, named after the operating-system user in audit rows."""
     user = (os.environ.get("USER") or "operator")[:40]  # audit columns hold 64 characters
     return Principal(role=Role.CITY_ADMIN, subject_id=f"cli:{user}")
+
+
+DistrictOption = Annotated[
+    str | None,
+    typer.Option("--district", help="行政区:代码、全称或简称(如 110105、朝阳区、朝阳;见 voucher districts)"),
+]

@@ -10,12 +10,12 @@ from app.cli import terminal
 from app.db import session_scope
 from app.providers import service
 
-group = typer.Typer(help="Providers (一(四)).", no_args_is_help=True)
+group = typer.Typer(help="服务机构(一(四))。", no_args_is_help=True)
 
 
 @group.command("conflicts")
 def conflicts() -> None:
-    """Organisations registered both as an assessment agency and as a care provider; exit 1 if any."""
+    """同时登记为评估经办机构和养老服务机构的组织;有则退出码为 1。"""
     with terminal.app_errors(), session_scope(write=False) as session:
         found = service.assessment_agency_conflicts(session)
         table = Table(title="评估经办机构与养老服务机构重复登记(一(四))")

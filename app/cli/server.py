@@ -23,7 +23,7 @@ from app.scheduler import JobScheduler
 
 
 def migrate() -> None:
-    """Bring the database schema and reference data up to date (Alembic upgrade head)."""
+    """把数据库结构和参考数据迁移到最新版本(Alembic upgrade head)。"""
     with terminal.console.status("迁移数据库…"):
         upgrade()
     terminal.console.print(f"[green]数据库已迁移到最新版本[/green] ({_safe_url()})")
@@ -45,9 +45,9 @@ def _demo_step_reporter(progress: Progress) -> Callable[[str, int, int], None]:
 
 
 def demo(
-    elders_per_district: Annotated[int, typer.Option(min=1, max=5000)] = 150,
+    elders_per_district: Annotated[int, typer.Option(min=1, max=5000, help="每个区的演示老年人数")] = 150,
 ) -> None:
-    """Load demo districts, providers and elders (development only; safe to repeat)."""
+    """载入演示用的服务机构、老年人和核销(仅限开发环境;可重复执行)。"""
     if get_settings().environment == "production":
         terminal.console.print("[red]演示数据不能载入生产环境[/red]")
         raise typer.Exit(code=2)
@@ -87,12 +87,12 @@ def _print_demo(summary: DemoSummary) -> None:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
-    with_demo: Annotated[bool, typer.Option("--demo", help="Load demo data first (development)")] = False,
-    workers: Annotated[int, typer.Option(min=1)] = 1,
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口")] = 8000,
+    with_demo: Annotated[bool, typer.Option("--demo", help="先载入演示数据(开发环境)")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="工作进程数")] = 1,
 ) -> None:
-    """Migrate, optionally load demo data, and run the HTTP service with uvicorn."""
+    """迁移数据库,可选载入演示数据,然后用 uvicorn 运行 HTTP 服务。"""
     migrate()
     if with_demo:
         demo()
@@ -101,9 +101,9 @@ def serve(
 
 
 def openapi(
-    check: Annotated[bool, typer.Option(help="Fail if the committed document differs")] = False,
+    check: Annotated[bool, typer.Option(help="只检查:已提交的文档与应用不一致时失败")] = False,
 ) -> None:
-    """Regenerate openapi/openapi.json from the app (or --check that it is current)."""
+    """按应用重新生成 openapi/openapi.json(或用 --check 检查是否最新)。"""
     if check:
         current = OPENAPI_PATH.read_text(encoding="utf-8") if OPENAPI_PATH.exists() else ""
         if current != render_openapi():
@@ -115,7 +115,7 @@ def openapi(
 
 
 def scheduler() -> None:
-    """Run the month-start jobs (expire, issue) on schedule, catching up missed runs first."""
+    """按计划运行月初作业(失效、发放)和每日作业,先补做错过的作业。"""
     configure_logging(get_settings().log_level)
     runner = JobScheduler(blocking=True)
     terminal.console.print(f"调度器已启动 ({runner.holder});按 Ctrl+C 退出")

@@ -35,7 +35,17 @@ def use_fresh_console() -> None:
     console = Console()
 
 
-def fail(error: AppError) -> NoReturn:
+class Refused(Exception):
+    """A refusal the command line makes itself (an ambiguous id prefix): reported as an
+    ``AppError`` is, with an English code and a Chinese detail."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def fail(error: AppError | Refused) -> NoReturn:
     console.print(f"[red]错误 {error.code}: {escape(error.detail)}[/red]")
     raise typer.Exit(code=2)
 
@@ -45,7 +55,7 @@ def app_errors() -> Iterator[None]:
     """A refused operation: its code and detail in red, exit code 2 (its transaction rolled back)."""
     try:
         yield
-    except AppError as error:
+    except (AppError, Refused) as error:
         fail(error)
 
 

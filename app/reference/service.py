@@ -24,6 +24,25 @@ def ensure_district(session: Session, code: str) -> None:
         raise UnknownDistrict(f"未知的行政区划代码 {code}")
 
 
+# Names people use for the districts whose short form is not the name without its final 区.
+_SHORT_NAMES = {"110400": "经开区"}
+
+
+def district_short_name(district: District) -> str:
+    """朝阳区 → 朝阳; 北京经济技术开发区 → 经开区."""
+    return _SHORT_NAMES.get(district.code, district.name.removesuffix("区"))
+
+
+def resolve_district(session: Session, text: str) -> str:
+    """The code of the district named by its code (110105), full name (朝阳区) or short name (朝阳);
+    UNKNOWN_DISTRICT for anything else."""
+    wanted = text.strip()
+    for district in list_districts(session):
+        if wanted in (district.code, district.name, district_short_name(district)):
+            return district.code
+    raise UnknownDistrict(f"未知的行政区:{wanted}(可用代码、全称或简称,见 voucher districts)")
+
+
 def list_catalogue(session: Session) -> list[CatalogueItem]:
     return list(session.scalars(select(CatalogueItem).order_by(CatalogueItem.item)))
 

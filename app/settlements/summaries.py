@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.principal import Principal
+from app.auth.scope import district_filter
 from app.calendar.service import working_calendar
 from app.errors import MonthNotEnded
 from app.models.providers import Provider
@@ -78,3 +79,13 @@ def existing_batch_id(session: Session, caller: Principal, *, district_code: str
     SETTLEMENT_EXISTS refusal so that the operator can open it."""
     found = list_batches(session, caller, district_code=district_code, month=month)
     return str(found[0].id) if found else None
+
+
+def visible_batch_ids(session: Session, caller: Principal) -> list[str]:
+    """The id of every batch the caller sees (a few hundred at most: districts × months), so that
+    ``voucher`` can shorten ids to unique prefixes and find a batch by one."""
+    query = select(SettlementBatch.id)
+    district_code = district_filter(caller, None)
+    if district_code is not None:
+        query = query.where(SettlementBatch.district_code == district_code)
+    return [str(batch_id) for batch_id in session.scalars(query)]

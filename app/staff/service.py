@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,3 +52,13 @@ def create_staff(
 
 def list_staff(session: Session) -> list[StaffMember]:
     return list(session.scalars(select(StaffMember).order_by(StaffMember.created_at)))
+
+
+def names_by_id(session: Session, staff_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+    """Each known staff member's (name, role) by id, for rows that record ``staff:<id>``."""
+    if not staff_ids:
+        return {}
+    rows = session.execute(
+        select(StaffMember.id, StaffMember.name, StaffMember.role).where(StaffMember.id.in_(staff_ids))
+    )
+    return {staff_id: (name, role) for staff_id, name, role in rows}

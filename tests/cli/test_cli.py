@@ -15,38 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app, server
+from tests.cli.conftest import APRIL_2, CHAOYANG, DONGCHENG, HAIDIAN, MARCH, batches, cells, short, yuan
 from tests.conftest import admin_headers
-from tests.factories import API, approved_elder, make_provider, redeem, set_clock, vouchers_of
-
-MARCH = "2026-03"
-APRIL_2 = "2026-04-02T10:00:00+08:00"
-CHAOYANG, HAIDIAN, DONGCHENG = "110105", "110108", "110101"
-
-
-@pytest.fixture
-def voucher():
-    runner = CliRunner(env={"COLUMNS": "200", "USER": "tester"})
-
-    def run(*args: str):
-        return runner.invoke(app, list(args))
-
-    return run
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-def cells(output: str, key: str) -> list[str]:
-    """The cells of the rich table row holding ``key``."""
-    line = next(line for line in output.splitlines() if key in line)
-    return [cell.strip() for cell in line.split("│")[1:-1]]
-
-
-def batches(client, **params) -> list[dict]:
-    response = client.get(f"{API}/settlements", params=params, headers=admin_headers())
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.factories import API, approved_elder, set_clock, vouchers_of
 
 
 def overrides(client) -> list[dict]:
@@ -61,22 +32,6 @@ def job_runs(client) -> list[dict]:
     return response.json()
 
 
-@pytest.fixture
-def march(client) -> dict:
-    """Posted March redemptions in two districts (110105: two elders, one provider; 110108: one
-    each); the clock then moves to 2 April, so March has ended. Returns the deductions."""
-    chaoyang = make_provider(client, district_code=CHAOYANG, name="朝阳测试驿站")
-    haidian = make_provider(client, district_code=HAIDIAN, name="海淀测试驿站")
-    deductions = {CHAOYANG: 0, HAIDIAN: 0}
-    for provider, district in ((chaoyang, CHAOYANG), (chaoyang, CHAOYANG), (haidian, HAIDIAN)):
-        elder = approved_elder(client, district_code=district)
-        response = redeem(client, provider, elder["id"])
-        assert response.status_code == 201, response.text
-        deductions[district] += response.json()["deduction_fen"]
-    set_clock(client, APRIL_2)
-    return {"providers": {CHAOYANG: chaoyang, HAIDIAN: haidian}, "deductions": deductions}
-
-
 def test_settle_build_makes_one_batch_per_district_and_skips_existing(client, march, voucher):
     result = voucher("settle", "build", "--month", MARCH)
     assert result.exit_code == 0, result.output
@@ -85,19 +40,28 @@ def test_settle_build_makes_one_batch_per_district_and_skips_existing(client, ma
     for code, batch in built.items():
         assert batch["status"] == "civil_review"
         assert batch["totals"]["payable_fen"] == march["deductions"][code]
-        row = next(line for line in result.output.splitlines() if batch["id"] in line)
+        assert batch["id"] not in result.output  # shown short
+        row = next(line for line in result.output.splitlines() if short(batch["id"]) in line)
         assert code in row and yuan(march["deductions"][code]) in row
         # The 10th working day of April 2026 (Qingming: 4-6 April off): 1-3, 7-10, 13-15.
         assert batch["deadlines"]["civil_review"] == "2026-04-15" and "2026-04-15" in row
     # Redemptions, elders, providers.
-    assert cells(result.output, built[CHAOYANG]["id"])[2:5] == ["2", "2", "1"]
-    assert cells(result.output, built[HAIDIAN]["id"])[2:5] == ["1", "1", "1"]
+    assert cells(result.output, short(built[CHAOYANG]["id"]))[1:5] == [
+        short(built[CHAOYANG]["id"]),
+        "2",
+        "2",
+        "1",
+    ]
+    assert cells(result.output, short(built[HAIDIAN]["id"]))[2:5] == ["1", "1", "1"]
     assert "新生成 2 个批次" in result.output
 
     again = voucher("settle", "build", "--month", MARCH)
     assert again.exit_code == 0, again.output
     assert again.output.count("SETTLEMENT_EXISTS") == 2
-    assert built[CHAOYANG]["id"] in again.output and "新生成 0 个批次,已存在跳过 2 个" in again.output
+    assert (
+        f"(批次 {short(built[CHAOYANG]['id'])})" in again.output
+        and "新生成 0 个批次,已存在跳过 2 个" in again.output
+    )
     assert {b["id"] for b in batches(client, month=MARCH)} == {b["id"] for b in built.values()}
 
     quiet = voucher("settle", "build", "--month", "2026-02")  # ended, no redemptions
@@ -109,7 +73,7 @@ def test_settle_build_makes_one_batch_per_district_and_skips_existing(client, ma
     assert explicit.exit_code == 0, explicit.output
     assert "SETTLEMENT_EXISTS" in explicit.output and "新生成 1 个批次,已存在跳过 1 个" in explicit.output
     [empty] = batches(client, month=MARCH, district_code=DONGCHENG)
-    assert empty["totals"]["redemptions"] == 0 and empty["id"] in explicit.output
+    assert empty["totals"]["redemptions"] == 0 and short(empty["id"]) in explicit.output
 
 
 def test_settle_build_refusals_change_nothing(client, march, voucher):
@@ -130,15 +94,16 @@ def test_settle_list_and_show(client, march, voucher):
 
     listed = voucher("settle", "list")
     assert listed.exit_code == 0, listed.output
-    row = next(line for line in listed.output.splitlines() if chaoyang["id"] in line)
+    row = next(line for line in listed.output.splitlines() if short(chaoyang["id"]) in line)
     assert "民政审核" in row and "2026-04-15" in row and "逾期" not in row
     assert yuan(march["deductions"][CHAOYANG]) in row
     # 2 April → 15 April: 3, 7, 8, 9, 10, 13, 14, 15.
-    assert chaoyang["working_days_left"] == 8 and cells(listed.output, chaoyang["id"])[7] == "8"
-    assert built[HAIDIAN]["id"] in listed.output
+    assert chaoyang["working_days_left"] == 8 and cells(listed.output, short(chaoyang["id"]))[7] == "8"
+    assert short(built[HAIDIAN]["id"]) in listed.output and chaoyang["id"] not in listed.output
 
     only = voucher("settle", "list", "--district", HAIDIAN, "--month", MARCH)
-    assert only.exit_code == 0 and built[HAIDIAN]["id"] in only.output and chaoyang["id"] not in only.output
+    assert only.exit_code == 0 and short(built[HAIDIAN]["id"]) in only.output
+    assert short(chaoyang["id"]) not in only.output
     assert "没有符合条件" in voucher("settle", "list", "--month", "2026-02").output
 
     shown = voucher("settle", "show", chaoyang["id"])
@@ -153,7 +118,7 @@ def test_settle_list_and_show(client, march, voucher):
         funding["district_fen"],
     ):
         assert yuan(fen) in shown.output
-    assert "生成批次" in shown.output and "staff:cli:tester" in shown.output
+    assert "生成批次" in shown.output and "命令行 tester(市级管理员)" in shown.output
 
     missing = voucher("settle", "show", "00000000-0000-4000-8000-000000000000")
     assert missing.exit_code == 2 and "NOT_FOUND" in missing.output
@@ -219,6 +184,7 @@ def test_calendar_set_list_delete_round_trip(client, voucher):
     listed = voucher("calendar", "list", "--year", "2026")
     assert listed.exit_code == 0, listed.output
     assert "2026-10-09" in listed.output and "休息日" in listed.output and "2027-02-20" not in listed.output
+    assert "命令行 tester(市级管理员)" in listed.output and "staff:cli" not in listed.output
     assert "2027-02-20" in voucher("calendar", "list").output
     assert "没有人工校正" in voucher("calendar", "list", "--year", "2028").output
 
