@@ -1,0 +1,165 @@
+"""Exports of the dashboard's list pages (issue 15): the current filter as CSV (streamed from a
+read session of its own, with a totals row where there is money) or XLSX (a write-only workbook
+spooled to a temporary file). Names are masked and ID numbers never leave; the cell helpers of
+app/exports.py keep text from becoming formulas and write money as exact yuan.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, Any
+
+from fastapi.responses import StreamingResponse
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import Session
+
+from app import exports
+from app.errors import NotFound
+from app.exports import CSV_MEDIA_TYPE, UTF8_BOM, XLSX_MEDIA_TYPE, csv_text
+from app.redemptions import queries
+from app.rules.identity import mask_name
+from app.rules.money import yuan_text
+from app.rules.months import BEIJING
+from app.settlements.downloads import download, streamed, workbook
+
+FORMATS = ("csv", "xlsx")
+CSV_CHUNK_ROWS = 500
+
+REDEMPTION_COLUMNS = (
+    ("服务时间", 17),
+    ("服务机构", 28),
+    ("老年人", 10),
+    ("服务项目", 22),
+    ("消费金额(元)", 14),
+    ("长护险支付(元)", 14),
+    ("补贴抵扣(元)", 14),
+    ("自付(元)", 12),
+    ("状态", 8),
+    ("服务凭证", 10),
+    ("票据号", 18),
+    ("核销编号", 38),
+)
+REDEMPTION_STATUS = {"posted": "已核销", "reversed": "已冲正"}
+
+
+def check_format(file_format: str) -> str:
+    if file_format not in FORMATS:
+        raise NotFound("页面不存在")
+    return file_format
+
+
+def _served(r: queries.RedemptionRow) -> str:
+    return r.served_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def _redemption_texts(r: queries.RedemptionRow) -> list[str]:
+    """The row's text columns (the ones before the money and after it)."""
+    return [
+        _served(r),
+        r.provider_name,
+        mask_name(r.elder_name),
+        f"{r.item} {r.item_name}",
+    ]
+
+
+def _redemption_tail(r: queries.RedemptionRow) -> list[str]:
+    return [
+        REDEMPTION_STATUS.get(r.status, r.status),
+        "齐全" if r.evidence_complete else "缺少",
+        r.receipt_no or "",
+        str(r.id),
+    ]
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _csv_lines(rows: Iterable[Sequence[str]]) -> Iterator[bytes]:
+    """CSV text in chunks of CSV_CHUNK_ROWS rows, each cell safe from formula injection."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write(UTF8_BOM)
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([csv_text(cell) for cell in row])
+        if count % CSV_CHUNK_ROWS == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def _redemption_csv_rows(session: Session, f: queries.RedemptionFilters) -> Iterator[list[str]]:
+    yield [title for title, _ in REDEMPTION_COLUMNS]
+    count = amount = ltci = deduction = self_pay = 0
+    for r in queries.stream_rows(session, f):
+        count += 1
+        amount, ltci = amount + r.amount_fen, ltci + r.ltci_paid_fen
+        deduction, self_pay = deduction + r.deduction_fen, self_pay + r.self_pay_fen
+        money = [yuan_text(v) for v in (r.amount_fen, r.ltci_paid_fen, r.deduction_fen, r.self_pay_fen)]
+        yield [*_redemption_texts(r), *money, *_redemption_tail(r)]
+    totals = [yuan_text(v) for v in (amount, ltci, deduction, self_pay)]
+    yield [f"合计({count} 笔)", "", "", "", *totals, "", "", "", ""]
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+
+def _write_sheet(
+    out: IO[bytes], title: str, columns: Sequence[tuple[str, float]], rows: Callable[[Any], Iterator[list]]
+) -> None:
+    """A one-sheet write-only workbook: bold header, widths, autofilter, rows from ``rows(sheet)``."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(exports.sheet_titles([title])[0])
+    exports.set_widths(sheet, [width for _, width in columns])
+    sheet.freeze_panes = "A2"
+    sheet.append(exports.header_row(sheet, [name for name, _ in columns]))
+    last = 1
+    for row in rows(sheet):
+        sheet.append(row)
+        last += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(last, 1)}"
+    book.save(out)
+
+
+def _redemption_xlsx_rows(session: Session, f: queries.RedemptionFilters):
+    def rows(sheet) -> Iterator[list]:
+        count = amount = ltci = deduction = self_pay = 0
+        for r in queries.stream_rows(session, f):
+            count += 1
+            amount, ltci = amount + r.amount_fen, ltci + r.ltci_paid_fen
+            deduction, self_pay = deduction + r.deduction_fen, self_pay + r.self_pay_fen
+            money = [
+                exports.yuan_cell(sheet, v)
+                for v in (r.amount_fen, r.ltci_paid_fen, r.deduction_fen, r.self_pay_fen)
+            ]
+            yield [*exports.cells(sheet, _redemption_texts(r)), *money, *exports.cells(sheet, _redemption_tail(r))]  # fmt: skip
+        totals = [exports.yuan_cell(sheet, v, bold=True) for v in (amount, ltci, deduction, self_pay)]
+        yield [exports.text_cell(sheet, f"合计({count} 笔)", bold=True), None, None, None, *totals]
+
+    return rows
+
+
+def _names(f: queries.RedemptionFilters, extension: str) -> tuple[str, str]:
+    first, last = f.months
+    span = str(first) if first == last else f"{first}_{last}"
+    return (
+        f"核销记录_{f.district_code}_{span}.{extension}",
+        f"redemptions_{f.district_code}_{span}.{extension}",
+    )
+
+
+def redemptions_response(
+    session: Session, f: queries.RedemptionFilters, file_format: str
+) -> StreamingResponse:
+    """The filtered redemptions as a download, CSV or XLSX."""
+    if check_format(file_format) == "csv":
+        return download(
+            streamed(lambda read: _csv_lines(_redemption_csv_rows(read, f))), CSV_MEDIA_TYPE, _names(f, "csv")
+        )
+    chunks = workbook(
+        lambda out: _write_sheet(out, "核销记录", REDEMPTION_COLUMNS, _redemption_xlsx_rows(session, f))
+    )
+    return download(chunks, XLSX_MEDIA_TYPE, _names(f, "xlsx"))
