@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from typing import IO, Any
 
 from fastapi.responses import StreamingResponse
@@ -17,12 +18,16 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
 from app import exports
+from app.dashboard import labels
 from app.errors import NotFound
 from app.exports import CSV_MEDIA_TYPE, UTF8_BOM, XLSX_MEDIA_TYPE, csv_text
 from app.redemptions import queries
 from app.rules.identity import mask_name
 from app.rules.money import yuan_text
 from app.rules.months import BEIJING
+from app.rules.sanctions import RectificationStatus
+from app.sanctions import blacklist
+from app.sanctions import service as rectifications
 from app.settlements.downloads import download, streamed, workbook
 
 FORMATS = ("csv", "xlsx")
@@ -163,3 +168,61 @@ def redemptions_response(
         lambda out: _write_sheet(out, "核销记录", REDEMPTION_COLUMNS, _redemption_xlsx_rows(session, f))
     )
     return download(chunks, XLSX_MEDIA_TYPE, _names(f, "xlsx"))
+
+
+# --- providers -------------------------------------------------------------------------------
+
+PROVIDER_COLUMNS = (
+    ("服务机构", 32),
+    ("类型", 20),
+    ("名单状态", 10),
+    ("统一社会信用代码", 22),
+    ("失信联合惩戒", 12),
+    ("整改中的通知", 12),
+)
+PAGE_ROWS = 500
+ProviderSearch = Callable[[Session, int, int], list]
+
+
+def _provider_rows(session: Session, search: ProviderSearch) -> Iterator[list[str]]:
+    """The filtered providers, PAGE_ROWS at a time, with their sanctions (two queries a page)."""
+    offset = 0
+    while shown := search(session, PAGE_ROWS, offset):
+        entries = blacklist.active_entries_of(session, {p.credit_code for p in shown})
+        orders = rectifications.rectifications_of_providers(
+            session, {p.id for p in shown}, (RectificationStatus.OPEN,)
+        )
+        open_orders: dict = {}
+        for o in orders:
+            open_orders[o.provider_id] = open_orders.get(o.provider_id, 0) + 1
+        for p in shown:
+            yield [
+                p.name,
+                labels.title(labels.PROVIDER_KIND_TITLES, p.kind),
+                labels.title(labels.PROVIDER_STATUS_TITLES, p.status),
+                p.credit_code,
+                "是" if p.credit_code in entries else "否",
+                str(open_orders.get(p.id, 0)),
+            ]
+        offset += PAGE_ROWS
+
+
+def providers_response(
+    session: Session, search: ProviderSearch, district_code: str, file_format: str
+) -> StreamingResponse:
+    """The filtered providers as a download, CSV or XLSX (no money: no totals row)."""
+    names = (f"服务机构_{district_code}", f"providers_{district_code}")
+    if check_format(file_format) == "csv":
+        header = [[title for title, _ in PROVIDER_COLUMNS]]
+        return download(
+            streamed(lambda read: _csv_lines(chain(header, _provider_rows(read, search)))),
+            CSV_MEDIA_TYPE,
+            (f"{names[0]}.csv", f"{names[1]}.csv"),
+        )
+
+    def rows(sheet) -> Iterator[list]:
+        for row in _provider_rows(session, search):
+            yield exports.cells(sheet, row)
+
+    chunks = workbook(lambda out: _write_sheet(out, "服务机构", PROVIDER_COLUMNS, rows))
+    return download(chunks, XLSX_MEDIA_TYPE, (f"{names[0]}.xlsx", f"{names[1]}.xlsx"))

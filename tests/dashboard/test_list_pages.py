@@ -184,3 +184,34 @@ def test_redemption_exports_follow_the_filter_with_totals_and_no_id_numbers(clie
     moved = get(client, "/redemptions/export.csv", month="2026-03", elder=d["wang_number"])
     assert moved.status_code == 303 and d["wang_number"] not in moved.headers["location"]
     assert get(client, "/redemptions/export.pdf").status_code == 404
+
+
+# --- providers -----------------------------------------------------------------------------------
+
+
+def test_providers_are_searched_and_lead_to_their_redemptions(client):
+    signed_in_staff(client, "district_civil", CHAOYANG)
+    d = march_data(client)
+    make_provider(client, kind="institution", name="朝阳区福寿养老院")
+    html = page(client, "/providers")
+    assert f'href="/dashboard/redemptions?provider={d["station"]["id"]}"' in html
+    text = text_of(page(client, "/providers", q="驿站"))
+    assert "朝阳区幸福驿站" in text and "安心护理" not in text and "福寿" not in text
+    text = text_of(page(client, "/providers", q=d["company"]["credit_code"]))
+    assert "朝阳区安心护理公司" in text and "朝阳区幸福驿站" not in text
+    text = text_of(page(client, "/providers", kind="institution"))
+    assert "朝阳区福寿养老院" in text and "驿站" not in text.split("核销记录")[-1]
+    assert "全部(3)" in text_of(page(client, "/providers")) and "在册(1)" in text
+    assert get(client, "/providers", kind="shop").status_code == 422
+
+    response = get(client, "/providers/export.csv", q="朝阳区")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["服务机构", "类型", "名单状态", "统一社会信用代码"]
+    assert sorted(r[0] for r in rows[1:]) == ["朝阳区安心护理公司", "朝阳区幸福驿站", "朝阳区福寿养老院"]
+    xlsx = get(client, "/providers/export.xlsx", kind="station")
+    values = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    assert [r[0] for r in values] == ["服务机构", "朝阳区幸福驿站"]
+
+    signed_in_staff(client, "district_civil", HAIDIAN)
+    assert "朝阳区幸福驿站" not in page(client, "/providers", q="驿站")
+    assert "朝阳区幸福驿站" not in get(client, "/providers/export.csv").content.decode("utf-8-sig")
