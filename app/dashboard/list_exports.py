@@ -226,3 +226,72 @@ def providers_response(
 
     chunks = workbook(lambda out: _write_sheet(out, "服务机构", PROVIDER_COLUMNS, rows))
     return download(chunks, XLSX_MEDIA_TYPE, (f"{names[0]}.xlsx", f"{names[1]}.xlsx"))
+
+
+# --- anomaly warnings ------------------------------------------------------------------------
+
+ANOMALY_COLUMNS = (
+    ("预警规则", 30),
+    ("所属月份", 10),
+    ("发现时间", 17),
+    ("服务机构", 28),
+    ("老年人", 10),
+    ("涉及核销消费金额(元)", 16),
+    ("处理状态", 10),
+    ("核查说明", 40),
+    ("处理时间", 17),
+    ("预警编号", 38),
+)
+ANOMALY_STATUS = {"open": "待处理", "confirmed": "核查属实", "dismissed": "核查排除"}
+ViewSearch = Callable[[Session, int, int], list]
+
+
+def _time(value) -> str:
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _anomaly_views(session: Session, search: ViewSearch) -> Iterator[Any]:
+    offset = 0
+    while shown := search(session, PAGE_ROWS, offset):
+        yield from shown
+        offset += PAGE_ROWS
+
+
+def _anomaly_cells(a) -> tuple[list[str], int | None, list[str]]:
+    head = [a.rule_title, a.month, _time(a.detected_at), a.provider, a.elder]
+    tail = [ANOMALY_STATUS.get(a.status, a.status), a.resolution_note or "", _time(a.resolved_at), a.id]
+    return head, a.redemption.amount_fen if a.redemption else None, tail
+
+
+def _anomaly_csv_rows(session: Session, search: ViewSearch) -> Iterator[list[str]]:
+    yield [title for title, _ in ANOMALY_COLUMNS]
+    count = total = 0
+    for a in _anomaly_views(session, search):
+        head, amount, tail = _anomaly_cells(a)
+        count, total = count + 1, total + (amount or 0)
+        yield [*head, "" if amount is None else yuan_text(amount), *tail]
+    yield [f"合计({count} 条)", "", "", "", "", yuan_text(total), "", "", "", ""]
+
+
+def anomalies_response(
+    session: Session, search: ViewSearch, district_code: str, file_format: str
+) -> StreamingResponse:
+    """The filtered warnings as a download, CSV (with a totals row) or XLSX."""
+    names = (f"异常预警_{district_code}", f"anomalies_{district_code}")
+    if check_format(file_format) == "csv":
+        return download(
+            streamed(lambda read: _csv_lines(_anomaly_csv_rows(read, search))),
+            CSV_MEDIA_TYPE,
+            (f"{names[0]}.csv", f"{names[1]}.csv"),
+        )
+
+    def rows(sheet) -> Iterator[list]:
+        count = total = 0
+        for a in _anomaly_views(session, search):
+            head, amount, tail = _anomaly_cells(a)
+            count, total = count + 1, total + (amount or 0)
+            yield [*exports.cells(sheet, head), exports.yuan_cell(sheet, amount), *exports.cells(sheet, tail)]
+        yield [exports.text_cell(sheet, f"合计({count} 条)", bold=True), None, None, None, None, exports.yuan_cell(sheet, total, bold=True)]  # fmt: skip
+
+    chunks = workbook(lambda out: _write_sheet(out, "异常预警", ANOMALY_COLUMNS, rows))
+    return download(chunks, XLSX_MEDIA_TYPE, (f"{names[0]}.xlsx", f"{names[1]}.xlsx"))
