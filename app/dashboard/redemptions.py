@@ -126,7 +126,7 @@ def redemption_list(request: Request, session: SessionDep, user: User, q: Listed
         {
             "district": q.district,
             "district_name": district_name(session, q.district),
-            "q": q,
+            "fq": q,
             "months": f.months,
             "month": str(f.months[0]) if f.months[0] == f.months[1] else None,
             "chosen_elder": _chosen_elder(session, q),

@@ -65,12 +65,12 @@ class ListQuery:
 def list_query(
     district: ScopedDistrict,
     month: Annotated[str | None, Query(max_length=7)] = None,
-    date_from: Annotated[date | None, Query()] = None,
-    date_to: Annotated[date | None, Query()] = None,
+    date_from: Annotated[str | None, Query(max_length=10)] = None,
+    date_to: Annotated[str | None, Query(max_length=10)] = None,
     elder: Annotated[str | None, Query(max_length=64)] = None,
     elder_id: Annotated[str | None, Query(max_length=36)] = None,
     provider: Annotated[str | None, Query(max_length=36)] = None,
-    item: Annotated[int | None, Query(ge=1, le=999)] = None,
+    item: Annotated[str | None, Query(max_length=3)] = None,
     amount_min: Annotated[str | None, Query(max_length=14)] = None,
     amount_max: Annotated[str | None, Query(max_length=14)] = None,
     status: Annotated[StatusFilter, Query()] = "all",
@@ -79,17 +79,35 @@ def list_query(
     return ListQuery(
         district=district,
         month=str(parse_month(month)) if month else None,
-        date_from=date_from,
-        date_to=date_to,
+        date_from=_day(date_from, "服务日期起"),
+        date_to=_day(date_to, "服务日期止"),
         elder=(elder or "").strip() or None,
         elder_id=elder_id or None,
         provider=provider or None,
-        item=item,
+        item=_item(item),
         amount_min=(amount_min or "").strip() or None,
         amount_max=(amount_max or "").strip() or None,
         status=status,
         evidence=evidence or None,
     )
+
+
+def _day(text: str | None, what: str) -> date | None:
+    """A date field of the form (blank when the browser submits it empty)."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(f"{what}应为日期 YYYY-MM-DD") from None
+
+
+def _item(text: str | None) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 999:
+        raise ValidationFailed("服务项目编号应为 1–999")
+    return int(text)
 
 
 Listed = Annotated[ListQuery, Depends(list_query)]

@@ -102,6 +102,7 @@ def test_redemptions_are_filtered_server_side_and_names_are_masked(client):
     by_provider = page(client, "/redemptions", month="2026-03", provider=d["station"]["id"])
     assert "(共 3 笔)" in text_of(by_provider)
     assert f"provider={d['station']['id']}&amp;item=7" in by_provider
+    assert f'<option value="{d["station"]["id"]}" selected>朝阳区幸福驿站</option>' in by_provider
     by_item = text_of(page(client, "/redemptions", month="2026-03", provider=d["station"]["id"], item=7))
     assert "(共 2 笔)" in by_item and "上门洗浴" not in by_item.split("核销记录(共")[1]
 
@@ -112,6 +113,11 @@ def test_redemptions_are_filtered_server_side_and_names_are_masked(client):
     assert "(共 0 笔)" in text_of(page(client, "/redemptions", month="2026-03", status="reversed"))
     assert "(共 4 笔)" in text_of(page(client, "/redemptions", month="2026-03", evidence="missing"))
     assert "(共 0 笔)" in text_of(page(client, "/redemptions", month="2026-02"))
+    # The form as a browser submits it: every field, blanks included.
+    blanks = dict.fromkeys(
+        ("elder", "provider", "item", "date_from", "date_to", "amount_min", "amount_max"), ""
+    )
+    assert "(共 4 笔)" in text_of(page(client, "/redemptions", month="2026-03", status="all", **blanks))
 
     # A full ID number finds the elder; the page and the URL show only the masked number.
     found = get(client, "/redemptions", month="2026-03", elder=d["wang_number"])
@@ -133,6 +139,8 @@ def test_redemptions_are_filtered_server_side_and_names_are_masked(client):
         {"provider": "not-an-id"},
         {"month": "2026-13"},
         {"page": "0"},
+        {"item": "x"},
+        {"date_from": "2026-3-1"},
     ):
         assert get(client, "/redemptions", **params).status_code == 422, params
 
