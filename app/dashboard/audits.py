@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from app import clock
 from app.audits import findings as audit_findings
 from app.audits import service as audits
+from app.dashboard import list_exports
 from app.dashboard.common import (
     CIVIL_ROLES,
     NOTE_MAX,
@@ -235,6 +236,27 @@ def audit_sample(
         },
         session=session,
     )
+
+
+@router.get("/audits/{sample_id}/export.{file_format}", name="audit_sample_export")
+def audit_sample_export(session: SessionDep, user: User, sample_id: str, file_format: str):
+    """The sample's drawn elders (masked) with their month's redemptions, CSV or XLSX."""
+    sample = audits.get_visible_sample(session, user.principal, sample_id)
+
+    def chunk(read, limit: int, offset: int) -> list[DrawnElder]:
+        drawn = audits.get_visible_sample(read, user.principal, sample_id)
+        units = audits.drawn_units(read, drawn, limit=limit, offset=offset)
+        redemptions = audits.sampled_redemptions(read, drawn, [u.elder_id for u in units])
+        findings = audit_findings.findings_of_sample(read, drawn)
+        names = load_names(
+            read,
+            provider_ids={r.provider_id for r in redemptions} | {_stratum_provider(u.stratum) for u in units},
+            elder_ids={u.elder_id for u in units},
+        )
+        return _drawn_elders(units, redemptions, findings, names, offset)
+
+    name = f"{sample.district_code}_{Month.of(sample.month)}_{sample.kind}"
+    return list_exports.audit_sample_response(session, chunk, name, file_format)
 
 
 def _drawn_elders(

@@ -250,7 +250,7 @@ def _time(value) -> str:
     return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _anomaly_views(session: Session, search: ViewSearch) -> Iterator[Any]:
+def _paged(session: Session, search: ViewSearch) -> Iterator[Any]:
     offset = 0
     while shown := search(session, PAGE_ROWS, offset):
         yield from shown
@@ -266,7 +266,7 @@ def _anomaly_cells(a) -> tuple[list[str], int | None, list[str]]:
 def _anomaly_csv_rows(session: Session, search: ViewSearch) -> Iterator[list[str]]:
     yield [title for title, _ in ANOMALY_COLUMNS]
     count = total = 0
-    for a in _anomaly_views(session, search):
+    for a in _paged(session, search):
         head, amount, tail = _anomaly_cells(a)
         count, total = count + 1, total + (amount or 0)
         yield [*head, "" if amount is None else yuan_text(amount), *tail]
@@ -287,7 +287,7 @@ def anomalies_response(
 
     def rows(sheet) -> Iterator[list]:
         count = total = 0
-        for a in _anomaly_views(session, search):
+        for a in _paged(session, search):
             head, amount, tail = _anomaly_cells(a)
             count, total = count + 1, total + (amount or 0)
             yield [*exports.cells(sheet, head), exports.yuan_cell(sheet, amount), *exports.cells(sheet, tail)]
@@ -295,3 +295,54 @@ def anomalies_response(
 
     chunks = workbook(lambda out: _write_sheet(out, "异常预警", ANOMALY_COLUMNS, rows))
     return download(chunks, XLSX_MEDIA_TYPE, (f"{names[0]}.xlsx", f"{names[1]}.xlsx"))
+
+
+# --- an audit sample's drawn elders ----------------------------------------------------------
+
+SAMPLE_COLUMNS = (
+    ("序号", 6),
+    ("老年人", 10),
+    ("分层", 30),
+    ("本月使用的服务机构", 36),
+    ("本月核销笔数", 12),
+    ("补贴抵扣(元)", 14),
+    ("已录入结论", 10),
+)
+
+
+def _sample_cells(e) -> tuple[list[str], int]:
+    head = [str(e.position), e.name, e.stratum, "、".join(e.providers), str(len(e.redemptions))]
+    return head, e.deduction_fen
+
+
+def _sample_csv_rows(session: Session, search: ViewSearch) -> Iterator[list[str]]:
+    yield [title for title, _ in SAMPLE_COLUMNS]
+    count = total = 0
+    for e in _paged(session, search):
+        head, deduction = _sample_cells(e)
+        count, total = count + 1, total + deduction
+        yield [*head, yuan_text(deduction), str(e.findings)]
+    yield [f"合计({count} 人)", "", "", "", "", yuan_text(total), ""]
+
+
+def audit_sample_response(
+    session: Session, search: ViewSearch, name: str, file_format: str
+) -> StreamingResponse:
+    """A sample's drawn elders as a download, CSV (with a totals row) or XLSX."""
+    if check_format(file_format) == "csv":
+        return download(
+            streamed(lambda read: _csv_lines(_sample_csv_rows(read, search))),
+            CSV_MEDIA_TYPE,
+            (f"抽查样本_{name}.csv", f"audit_sample_{name}.csv"),
+        )
+
+    def rows(sheet) -> Iterator[list]:
+        count = total = 0
+        for e in _paged(session, search):
+            head, deduction = _sample_cells(e)
+            count, total = count + 1, total + deduction
+            yield [*exports.cells(sheet, head), exports.yuan_cell(sheet, deduction), e.findings]
+        yield [exports.text_cell(sheet, f"合计({count} 人)", bold=True), None, None, None, None, exports.yuan_cell(sheet, total, bold=True)]  # fmt: skip
+
+    chunks = workbook(lambda out: _write_sheet(out, "抽查样本", SAMPLE_COLUMNS, rows))
+    return download(chunks, XLSX_MEDIA_TYPE, (f"抽查样本_{name}.xlsx", f"audit_sample_{name}.xlsx"))

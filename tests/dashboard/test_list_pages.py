@@ -223,3 +223,28 @@ def test_providers_are_searched_and_lead_to_their_redemptions(client):
     signed_in_staff(client, "district_civil", HAIDIAN)
     assert "朝阳区幸福驿站" not in page(client, "/providers", q="驿站")
     assert "朝阳区幸福驿站" not in get(client, "/providers/export.csv").content.decode("utf-8-sig")
+
+
+# --- anomalies -----------------------------------------------------------------------------------
+
+
+def test_anomalies_are_filtered_by_provider_and_exported(client):
+    signed_in_staff(client, "district_civil", CHAOYANG)
+    station = make_provider(client, name="朝阳区幸福驿站")
+    company = make_provider(client, kind="home_care_company", name="朝阳区安心护理公司")
+    wang, number = elder_named(client, "王建国", birth="19450101")
+    posted(redeem(client, station, wang["id"], item=11, amount_fen=40001, served_at="2026-03-16T09:00:00+08:00"))  # fmt: skip
+    posted(redeem(client, company, wang["id"], item=11, amount_fen=40002, served_at="2026-03-16T07:00:00+08:00"))  # fmt: skip
+    assert "待处理的预警(共 2 条)" in text_of(page(client, "/anomalies"))
+    text = text_of(page(client, "/anomalies", provider=station["id"]))
+    assert "(共 1 条)" in text and "朝阳区幸福驿站 王** 400.01" in text and "400.02" not in text
+    assert get(client, "/anomalies", provider="x").status_code == 422
+
+    body = get(client, "/anomalies/export.csv", status="all").content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0][0] == "预警规则" and len(rows) == 4
+    assert rows[-1][0] == "合计(2 条)" and rows[-1][5] == "800.03"
+    assert "王建国" not in body and number not in body
+    xlsx = get(client, "/anomalies/export.xlsx", provider=company["id"])
+    values = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    assert len(values) == 3 and values[1][3] == "朝阳区安心护理公司"

@@ -223,6 +223,10 @@ def test_a_sample_is_drawn_verified_and_findings_recorded_through_the_forms(clie
     # No address or phone is stored: the page says so and leads to the elder's redemptions.
     assert f'href="/dashboard/redemptions?elder_id={elder["id"]}&amp;month=2026-03"' in html
     assert "系统未登记老年人或代理人的住址、电话" in text
+    exported = client.get(f"{DASHBOARD}{detail}/export.csv").content.decode("utf-8-sig")
+    assert "赵**" in exported and "赵淑珍" not in exported and "合计(1 人)" in exported
+    assert "300.00" in exported.splitlines()[-1]
+    assert client.get(f"{DASHBOARD}{detail}/export.xlsx").status_code == 200
     assert "本月使用的服务机构 朝阳区安康驿站" in text and "本月核销 2 笔,补贴抵扣 300.00 元" in text
     assert sample["seed"] in text
     for r in (first, second):
