@@ -99,12 +99,11 @@ class SampleRow:
     drawn_by: str
 
 
-@router.get("/audits", name="audits")
-def audit_list(request: Request, session: SessionDep, user: User, district: ScopedDistrict):
+def _sample_rows(session, user, district: str) -> list[SampleRow]:
     samples = audits.list_samples(session, user.principal, district_code=district, month=None, kind=None)
     counts = audits.findings_counts(session, samples)
     drawers = supervision_actor_names(session, {s.drawn_by for s in samples})
-    rows = [
+    return [
         SampleRow(
             id=str(s.id),
             month=str(Month.of(s.month)),
@@ -117,6 +116,17 @@ def audit_list(request: Request, session: SessionDep, user: User, district: Scop
         )
         for s in samples
     ]
+
+
+@router.get("/audits/export.{file_format}", name="audits_export")
+def audit_list_export(session: SessionDep, user: User, district: ScopedDistrict, file_format: str):
+    rows = _sample_rows(session, user, district)
+    return list_exports.samples_response(rows, SAMPLE_KIND_TITLES, district, file_format)
+
+
+@router.get("/audits", name="audits")
+def audit_list(request: Request, session: SessionDep, user: User, district: ScopedDistrict):
+    rows = _sample_rows(session, user, district)
     return render(
         request,
         "audits/list.html",

@@ -346,3 +346,32 @@ def audit_sample_response(
 
     chunks = workbook(lambda out: _write_sheet(out, "抽查样本", SAMPLE_COLUMNS, rows))
     return download(chunks, XLSX_MEDIA_TYPE, (f"抽查样本_{name}.xlsx", f"audit_sample_{name}.xlsx"))
+
+
+# --- the audit samples of a district (a short list: one or two a month) ------------------------
+
+SAMPLES_COLUMNS = (("月份", 10), ("抽查类型", 14), ("总体(人)", 10), ("样本(人)", 10), ("已录入结论", 10), ("抽取时间", 17), ("抽取人", 16))  # fmt: skip
+
+
+def samples_response(
+    rows: list, kinds: dict[str, str], district_code: str, file_format: str
+) -> StreamingResponse:
+    """The district's audit samples, CSV or XLSX (no money: no totals row)."""
+    texts = [
+        [
+            r.month,
+            kinds.get(r.kind, r.kind),
+            str(r.population),
+            str(r.sample_size),
+            str(r.findings),
+            _time(r.drawn_at),
+            r.drawn_by,
+        ]  # fmt: skip
+        for r in rows
+    ]
+    names = (f"抽查样本_{district_code}", f"audit_samples_{district_code}")
+    if check_format(file_format) == "csv":
+        lines = _csv_lines(chain([[title for title, _ in SAMPLES_COLUMNS]], texts))
+        return download(lines, CSV_MEDIA_TYPE, (f"{names[0]}.csv", f"{names[1]}.csv"))
+    chunks = workbook(lambda out: _write_sheet(out, "抽查样本", SAMPLES_COLUMNS, lambda sheet: (exports.cells(sheet, t) for t in texts)))  # fmt: skip
+    return download(chunks, XLSX_MEDIA_TYPE, (f"{names[0]}.xlsx", f"{names[1]}.xlsx"))

@@ -215,6 +215,9 @@ def test_a_sample_is_drawn_verified_and_findings_recorded_through_the_forms(clie
 
     text = text_of(page(client, "/audits"))
     assert "2026-03 抽查核销 1 1 0" in text
+    listed = client.get(f"{DASHBOARD}/audits/export.csv").content.decode("utf-8-sig").splitlines()
+    assert listed[0].startswith("月份,抽查类型") and listed[1].startswith("2026-03,抽查核销,1,1,0,")
+    assert client.get(f"{DASHBOARD}/audits/export.xlsx").status_code == 200
 
     detail = f"/audits/{sample['id']}"
     html = page(client, detail)
