@@ -135,10 +135,17 @@ def redemptions_of(session: Session, anomalies: list[Anomaly]) -> dict[uuid.UUID
 
 
 def count_by_status(
-    session: Session, *, district_code: str, month: Month | None, rule: str | None
+    session: Session,
+    *,
+    district_code: str,
+    month: Month | None,
+    rule: str | None,
+    provider_id: uuid.UUID | None = None,
 ) -> dict[str, int]:
     """How many warnings of each status a district has (with the page's other filters)."""
     query = select(Anomaly.status, func.count()).where(Anomaly.district_code == district_code)
+    if provider_id is not None:
+        query = query.where(Anomaly.provider_id == provider_id)
     if month is not None:
         query = query.where(Anomaly.month == month.first_day)
     if rule is not None:

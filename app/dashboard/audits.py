@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from app import clock
 from app.audits import findings as audit_findings
 from app.audits import service as audits
+from app.dashboard import list_exports
 from app.dashboard.common import (
     CIVIL_ROLES,
     NOTE_MAX,
@@ -98,12 +99,11 @@ class SampleRow:
     drawn_by: str
 
 
-@router.get("/audits", name="audits")
-def audit_list(request: Request, session: SessionDep, user: User, district: ScopedDistrict):
+def _sample_rows(session, user, district: str) -> list[SampleRow]:
     samples = audits.list_samples(session, user.principal, district_code=district, month=None, kind=None)
     counts = audits.findings_counts(session, samples)
     drawers = supervision_actor_names(session, {s.drawn_by for s in samples})
-    rows = [
+    return [
         SampleRow(
             id=str(s.id),
             month=str(Month.of(s.month)),
@@ -116,6 +116,17 @@ def audit_list(request: Request, session: SessionDep, user: User, district: Scop
         )
         for s in samples
     ]
+
+
+@router.get("/audits/export.{file_format}", name="audits_export")
+def audit_list_export(session: SessionDep, user: User, district: ScopedDistrict, file_format: str):
+    rows = _sample_rows(session, user, district)
+    return list_exports.samples_response(rows, SAMPLE_KIND_TITLES, district, file_format)
+
+
+@router.get("/audits", name="audits")
+def audit_list(request: Request, session: SessionDep, user: User, district: ScopedDistrict):
+    rows = _sample_rows(session, user, district)
     return render(
         request,
         "audits/list.html",
@@ -235,6 +246,27 @@ def audit_sample(
         },
         session=session,
     )
+
+
+@router.get("/audits/{sample_id}/export.{file_format}", name="audit_sample_export")
+def audit_sample_export(session: SessionDep, user: User, sample_id: str, file_format: str):
+    """The sample's drawn elders (masked) with their month's redemptions, CSV or XLSX."""
+    sample = audits.get_visible_sample(session, user.principal, sample_id)
+
+    def chunk(read, limit: int, offset: int) -> list[DrawnElder]:
+        drawn = audits.get_visible_sample(read, user.principal, sample_id)
+        units = audits.drawn_units(read, drawn, limit=limit, offset=offset)
+        redemptions = audits.sampled_redemptions(read, drawn, [u.elder_id for u in units])
+        findings = audit_findings.findings_of_sample(read, drawn)
+        names = load_names(
+            read,
+            provider_ids={r.provider_id for r in redemptions} | {_stratum_provider(u.stratum) for u in units},
+            elder_ids={u.elder_id for u in units},
+        )
+        return _drawn_elders(units, redemptions, findings, names, offset)
+
+    name = f"{sample.district_code}_{Month.of(sample.month)}_{sample.kind}"
+    return list_exports.audit_sample_response(session, chunk, name, file_format)
 
 
 def _drawn_elders(

@@ -30,6 +30,7 @@ from app.models.elders import Elder
 from app.models.providers import Provider
 from app.models.redemptions import Redemption
 from app.models.reference import CatalogueItem
+from app.rules.identity import mask_name
 
 # --- who may act -----------------------------------------------------------------------------
 
@@ -126,7 +127,11 @@ class Names:
         return "—" if provider_id is None else self.providers.get(provider_id, "(未知服务机构)")
 
     def elder(self, elder_id: uuid.UUID | None) -> str:
-        return "—" if elder_id is None else self.elders.get(elder_id, "(未知老年人)")
+        """The elder's name, masked as on every page (张三 -> 张*)."""
+        if elder_id is None:
+            return "—"
+        name = self.elders.get(elder_id)
+        return mask_name(name) if name else "(未知老年人)"
 
     def item(self, item: Any) -> str:
         if item is None:

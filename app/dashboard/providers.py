@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.dashboard import labels, list_exports, redemptions
 from app.dashboard.common import (
     CIVIL_ROLES,
     PAGE_MAX,
@@ -46,6 +47,8 @@ from app.sanctions import blacklist
 from app.sanctions import service as rectifications
 
 router = APIRouter(route_class=TransactionRetryRoute)
+# The redemptions list is reached from here (a provider's redemptions): registered with this page.
+router.include_router(redemptions.router)
 
 LISTING_STATUSES = ("listed", "withdrawn", "suspended", "disqualified")
 
@@ -114,6 +117,50 @@ class ProviderView:
 
 
 ProviderStatusFilter = Literal["listed", "withdrawn", "suspended", "disqualified", "all"]
+ProviderKindFilter = Literal[
+    "institution", "regional_center", "partner", "station", "home_care_company", "assessment_agency", ""
+]
+
+
+@dataclass(frozen=True)
+class ProviderQuery:
+    """The providers list's filters: a name or credit code, a kind, a listing status."""
+
+    district: str
+    q: str | None
+    kind: str | None
+    status: str
+
+    def link_query(self, *, with_district: bool) -> dict[str, str | None]:
+        return {
+            "district": self.district if with_district else None,
+            "q": self.q,
+            "kind": self.kind,
+            "status": None if self.status == "all" else self.status,
+        }
+
+    def search(self, session: Session, *, limit: int | None, offset: int = 0):
+        return providers.search_providers(
+            session,
+            self.district,
+            status=None if self.status == "all" else ListingStatus(self.status).value,
+            kind=self.kind,
+            text=self.q,
+            limit=limit,
+            offset=offset,
+        )
+
+
+def provider_query(
+    district: ScopedDistrict,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[ProviderKindFilter | None, Query()] = None,
+    status: Annotated[ProviderStatusFilter, Query()] = "all",
+) -> ProviderQuery:
+    return ProviderQuery(district, (q or "").strip() or None, kind or None, status)
+
+
+ProviderFilters = Annotated[ProviderQuery, Depends(provider_query)]
 
 
 @router.get("/providers", name="providers")
@@ -121,34 +168,42 @@ def provider_list(
     request: Request,
     session: SessionDep,
     user: User,
-    district: ScopedDistrict,
-    status: Annotated[ProviderStatusFilter, Query()] = "all",
+    f: ProviderFilters,
     page: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 1,
 ):
-    every = providers.list_providers(session, user.principal, district_code=district, status=None, kind=None)
-    counts = dict.fromkeys(LISTING_STATUSES, 0)
-    for p in every:
-        counts[p.status] = counts.get(p.status, 0) + 1
-    chosen = every if status == "all" else [p for p in every if p.status == ListingStatus(status).value]
-    pager = Pager(page, page_size(), len(chosen))
-    shown = chosen[pager.offset : pager.offset + pager.size]
+    size = page_size()
+    shown, total, by_status = f.search(session, limit=size, offset=(page - 1) * size)
+    counts = {code: by_status.get(code, 0) for code in LISTING_STATUSES}
     # Blacklist entries name the district that listed the provider, which may be another one.
     district_names = dict(districts(session))
     return render(
         request,
         "providers/list.html",
         {
-            "district": district,
-            "district_name": district_names.get(district, district),
-            "status": status,
+            "district": f.district,
+            "district_name": district_names.get(f.district, f.district),
+            "status": f.status,
+            "f": f,
+            "query": f.link_query(with_district=city_wide(user)),
             "counts": counts,
-            "total": len(every),
+            "total": sum(counts.values()),
             "providers": _provider_views(session, shown, district_names),
-            "pager": pager,
+            "pager": Pager(page, size, total),
             "can_act": may_act(user, CIVIL_ROLES),
+            "kinds": labels.PROVIDER_KIND_TITLES,
             "T": TITLES,
         },
         session=session,
+    )
+
+
+@router.get("/providers/export.{file_format}", name="providers_export")
+def provider_export(session: SessionDep, user: User, f: ProviderFilters, file_format: str):
+    return list_exports.providers_response(
+        session,
+        lambda read, limit, offset: f.search(read, limit=limit, offset=offset)[0],
+        f.district,
+        file_format,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -239,3 +239,46 @@ def status_history(session: Session, provider: Provider) -> list[ProviderStatusC
             .order_by(ProviderStatusChange.id)
         )
     )
+
+
+def _search_conditions(district_code: str, kind: str | None, text: str | None) -> list:
+    """A district's providers, optionally of one kind, whose name holds ``text`` or whose credit
+    code is ``text`` (normalised) or starts with it."""
+    where = [Provider.district_code == district_code]
+    if kind is not None:
+        where.append(Provider.kind == kind)
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        code = normalise_credit_code(text) or escaped.upper()
+        where.append(
+            or_(
+                Provider.name.like(f"%{escaped}%", escape="\\"),
+                Provider.credit_code.like(f"{code}%", escape="\\"),
+            )
+        )
+    return where
+
+
+def search_providers(
+    session: Session,
+    district_code: str,
+    *,
+    status: str | None,
+    kind: str | None,
+    text: str | None,
+    limit: int | None,
+    offset: int = 0,
+) -> tuple[list[Provider], int, dict[str, int]]:
+    """One page of a district's providers by name (the dashboard's list and its exports, which
+    check the district first), the number matching, and the count by listing status of those
+    matching everything but the status."""
+    where = _search_conditions(district_code, kind, text)
+    counts = dict(
+        session.execute(select(Provider.status, func.count()).where(*where).group_by(Provider.status)).all()
+    )
+    if status is not None:
+        where.append(Provider.status == status)
+    total = sum(counts.values()) if status is None else counts.get(status, 0)
+    query = select(Provider).where(*where).order_by(Provider.name, Provider.id).offset(offset)
+    rows = list(session.scalars(query if limit is None else query.limit(limit)))
+    return rows, int(total), {k: int(v) for k, v in counts.items()}

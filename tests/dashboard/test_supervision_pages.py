@@ -75,32 +75,40 @@ def test_anomalies_show_their_evidence_and_are_resolved_through_the_form(client)
     text = text_of(html)
     assert "待处理的预警(共 2 条)" in text
     assert "消费金额高于项目清单参考价上限" in text and "同一老年人同一时段由两家服务机构服务" in text
+    # A compact table: one row a warning, elder masked, the evidence on the detail page.
+    assert "王**" in text and "王建国" not in html and "预警数据 " not in text
+    assert f'href="/dashboard/anomalies/{price["id"]}?status=open"' in html
+    assert "2026-03 2026-03-16 10:00 朝阳区幸福驿站 王** 400.01 待处理" in text
+
+    detail = f"/anomalies/{price['id']}"
+    html = page(client, detail, status="open")
+    text = text_of(html)
     assert "附件1《北京市养老服务消费补贴项目清单》参考价格" in text
     # The price warning's evidence, money in yuan, and its redemption with provider, elder, item.
     assert "消费金额 400.01 元" in text and "参考价格上限 400.00 元" in text and "允许超出比例 0%" in text
     assert (
-        "2026-03-16 09:00 · 朝阳区幸福驿站 · 王建国 · 11 上门洗浴 · 消费 400.01 元(补贴抵扣 200.01 元)"
-        in text
+        "2026-03-16 09:00 · 朝阳区幸福驿站 · 王** · 11 上门洗浴 · 消费 400.01 元(补贴抵扣 200.01 元)" in text
     )
     assert pricey["deduction_fen"] == 20001
     # The overlap's evidence names the other redemption, shown with its provider and time.
-    assert "时间重叠的另一笔核销 2026-03-16 09:00 · 朝阳区幸福驿站 · 王建国 · 11 上门洗浴" in text
-    assert "另一家服务机构 朝阳区幸福驿站" in text and "两次服务开始间隔 10 分 0 秒" in text
-    assert "2026-03-16 09:10 · 朝阳区安心护理公司 · 王建国" in text
+    overlap_text = text_of(page(client, f"/anomalies/{warnings['OVERLAPPING_SERVICE']['id']}"))
+    assert "时间重叠的另一笔核销 2026-03-16 09:00 · 朝阳区幸福驿站 · 王** · 11 上门洗浴" in overlap_text
+    assert "另一家服务机构 朝阳区幸福驿站" in overlap_text and "两次服务开始间隔 10 分 0 秒" in overlap_text
+    assert "2026-03-16 09:10 · 朝阳区安心护理公司 · 王**" in overlap_text
     assert f'id="note-{price["id"]}"' in html and f'for="note-{price["id"]}"' in html
     assert pricey["id"] != later["id"]
 
     resolve = f"/anomalies/{price['id']}/resolve"
     form = {"resolution": "confirmed", "note": "电话回访,价格确高于参考价", "back_status": "open"}
     # Without the confirmation box: refused, nothing changes.
-    refused = post_form(client, resolve, form, from_page="/anomalies")
+    refused = post_form(client, resolve, form, from_page=detail)
     assert refused.status_code == 303 and "CONFIRMATION_REQUIRED" in flash_of(refused)
     # Without the form's CSRF token: refused, nothing changes.
     forged = client.post(f"{DASHBOARD}{resolve}", data={**form, "confirm": "yes"}, follow_redirects=False)
     assert forged.status_code == 303 and "CSRF_REJECTED" in flash_of(forged)
     assert api(client, f"/anomalies/{price['id']}")["status"] == "open"
 
-    done = post_form(client, resolve, {**form, "confirm": "yes"}, from_page="/anomalies")
+    done = post_form(client, resolve, {**form, "confirm": "yes"}, from_page=detail)
     assert done.status_code == 303, done.text
     assert done.headers["location"] == f"{DASHBOARD}/anomalies?status=open"
     assert flash_of(done) == "已将异常预警“消费金额高于项目清单参考价上限”处理为:核查属实"
@@ -115,8 +123,8 @@ def test_anomalies_show_their_evidence_and_are_resolved_through_the_form(client)
 
     html = page(client, "/anomalies")
     assert "待处理的预警(共 1 条)" in text_of(html) and f"a-{price['id']}-title" not in html
-    text = text_of(page(client, "/anomalies", status="confirmed"))
-    assert "核查属实的预警(共 1 条)" in text
+    assert "核查属实的预警(共 1 条)" in text_of(page(client, "/anomalies", status="confirmed"))
+    text = text_of(page(client, detail))
     assert "核查说明 电话回访,价格确高于参考价" in text and "处理人 district_civil-110105" in text
     assert "提交处理结论" not in text
     text = text_of(page(client, "/anomalies", rule="NIGHT_HOME_SERVICE", status="all"))
@@ -126,9 +134,10 @@ def test_anomalies_show_their_evidence_and_are_resolved_through_the_form(client)
 
     # An auditor reads every district's warnings but gets no resolve form, and may not resolve.
     signed_in_staff(client, "auditor")
-    text = text_of(page(client, "/anomalies", district=CHAOYANG))
-    assert "同一老年人同一时段由两家服务机构服务" in text and "提交处理结论" not in text
     overlap = warnings["OVERLAPPING_SERVICE"]
+    assert "同一老年人同一时段由两家服务机构服务" in text_of(page(client, "/anomalies", district=CHAOYANG))
+    text = text_of(page(client, f"/anomalies/{overlap['id']}"))
+    assert "两次服务开始间隔" in text and "提交处理结论" not in text
     denied = post_form(client, f"/anomalies/{overlap['id']}/resolve", {**form, "confirm": "yes"}, from_page="/anomalies")  # fmt: skip
     assert "FORBIDDEN" in flash_of(denied)
     assert api(client, f"/anomalies/{overlap['id']}")["status"] == "open"
@@ -136,8 +145,9 @@ def test_anomalies_show_their_evidence_and_are_resolved_through_the_form(client)
     # Another district's officer sees none of it, and cannot ask for it or resolve it.
     signed_in_staff(client, "district_civil", HAIDIAN)
     text = text_of(page(client, "/anomalies", status="all"))
-    assert "(共 0 条)" in text and "王建国" not in text
+    assert "(共 0 条)" in text and "王**" not in text
     assert client.get(f"{DASHBOARD}/anomalies", params={"district": CHAOYANG}).status_code == 404
+    assert client.get(f"{DASHBOARD}/anomalies/{overlap['id']}").status_code == 404
     theirs = post_form(client, f"/anomalies/{overlap['id']}/resolve", {**form, "confirm": "yes"}, from_page="/anomalies")  # fmt: skip
     assert "ANOMALY_NOT_FOUND" in flash_of(theirs)
     assert api(client, f"/anomalies/{overlap['id']}")["status"] == "open"
@@ -155,15 +165,15 @@ def test_anomalies_are_paginated_and_bad_filters_are_no_server_error(client, mon
     assert "第 1–10 条,共 11 条(第 1/2 页)" in first and "下一页" in first and "上一页" not in first
     html = page(client, "/anomalies", month="2026-03", page=2)
     assert "第 11–11 条,共 11 条(第 2/2 页)" in text_of(html)
-    amounts = [
-        re.findall(r"预警数据 服务项目 7 上门送餐 消费金额 (\d+\.\d\d) 元", text)
-        for text in (first, text_of(html))
-    ]
+    amounts = [re.findall(r"王\*\* (\d+\.\d\d) 待处理", text) for text in (first, text_of(html))]
     assert [len(found) for found in amounts] == [10, 1]
     assert sorted(amounts[0] + amounts[1]) == [f"11.{n:02d}" for n in range(11)]
     assert 'href="/dashboard/anomalies?page=1&amp;month=2026-03&amp;status=open"' in html
     assert "第 3 页没有记录" in page(client, "/anomalies", month="2026-03", page=3)
-    assert "只能查看" in html and "提交处理结论" not in html  # finance reads only
+    one = re.search(r'href="/dashboard/anomalies/([0-9a-f-]{36})', html).group(1)
+    detail = page(client, f"/anomalies/{one}")
+    assert "只能查看" in detail and "提交处理结论" not in detail  # finance reads only
+    assert "预警数据 服务项目 7 上门送餐 消费金额 11." in text_of(detail)
     for params in ({"page": "0"}, {"page": "abc"}, {"status": "closed"}, {"month": "March"}):
         assert client.get(f"{DASHBOARD}/anomalies", params=params).status_code == 422, params
     for path in ("/providers?status=gone", "/audits/x?page=-1"):
@@ -205,11 +215,21 @@ def test_a_sample_is_drawn_verified_and_findings_recorded_through_the_forms(clie
 
     text = text_of(page(client, "/audits"))
     assert "2026-03 抽查核销 1 1 0" in text
+    listed = client.get(f"{DASHBOARD}/audits/export.csv").content.decode("utf-8-sig").splitlines()
+    assert listed[0].startswith("月份,抽查类型") and listed[1].startswith("2026-03,抽查核销,1,1,0,")
+    assert client.get(f"{DASHBOARD}/audits/export.xlsx").status_code == 200
 
     detail = f"/audits/{sample['id']}"
     html = page(client, detail)
     text = text_of(html)
-    assert "1. 赵淑珍" in text and "主要服务机构:朝阳区安康驿站" in text
+    assert "1. 赵** " in text and "赵淑珍" not in html and "主要服务机构:朝阳区安康驿站" in text
+    # No address or phone is stored: the page says so and leads to the elder's redemptions.
+    assert f'href="/dashboard/redemptions?elder_id={elder["id"]}&amp;month=2026-03"' in html
+    assert "系统未登记老年人或代理人的住址、电话" in text
+    exported = client.get(f"{DASHBOARD}{detail}/export.csv").content.decode("utf-8-sig")
+    assert "赵**" in exported and "赵淑珍" not in exported and "合计(1 人)" in exported
+    assert "300.00" in exported.splitlines()[-1]
+    assert client.get(f"{DASHBOARD}{detail}/export.xlsx").status_code == 200
     assert "本月使用的服务机构 朝阳区安康驿站" in text and "本月核销 2 笔,补贴抵扣 300.00 元" in text
     assert sample["seed"] in text
     for r in (first, second):
@@ -240,7 +260,7 @@ def test_a_sample_is_drawn_verified_and_findings_recorded_through_the_forms(clie
     assert len(api(client, f"/audit-samples/{sample['id']}/findings")) == 1
 
     text = text_of(page(client, detail))
-    assert "赵淑珍 虚假服务 朝阳区安康驿站" in text
+    assert "赵** 虚假服务 朝阳区安康驿站" in text
     assert "2026-03-10 09:00 11 上门洗浴:抵扣 150.00 元, 不予结算" in text
     assert "150.00 0.00 回访老人,称当天未接受上门洗浴" in text and "已录入结论 1 条" in text
     assert "2026-03 抽查核销 1 1 1" in text_of(page(client, "/audits"))
@@ -248,14 +268,14 @@ def test_a_sample_is_drawn_verified_and_findings_recorded_through_the_forms(clie
     # Finance reads the sample but may not record findings.
     signed_in_staff(client, "district_finance", CHAOYANG)
     html = page(client, detail)
-    assert "赵淑珍" in html and 'name="outcome"' not in html and "只能查看" in html
+    assert "赵**" in html and 'name="outcome"' not in html and "只能查看" in html
     assert "/audits/draw" not in page(client, "/audits")
     denied = post_form(client, f"{detail}/findings", {**finding, "outcome": "genuine"}, from_page=detail)
     assert "FORBIDDEN" in flash_of(denied)
 
     # An auditor reads any district's sample; the district picker leads to that district's list.
     signed_in_staff(client, "auditor")
-    assert "赵淑珍" in page(client, detail) and 'name="outcome"' not in page(client, detail)
+    assert "赵**" in page(client, detail) and 'name="outcome"' not in page(client, detail)
     switched = client.get(f"{DASHBOARD}{detail}", params={"district": HAIDIAN}, follow_redirects=False)
     assert (
         switched.status_code == 303

@@ -219,6 +219,9 @@ def test_supervision_pages_in_the_browser(browser, demo_server, artifacts):
     page.goto(f"{base}/dashboard/anomalies?month=2026-03")
     assert_accessible(page, "anomalies")
     screenshot(page, artifacts, "08-anomalies")
+    # One table row a warning: its detail page holds the evidence and the form.
+    page.locator("table.anomalies tbody th a").first.click()
+    page.wait_for_url(f"{base}/dashboard/anomalies/*")
     first = page.locator("form[action*='/resolve']").first
     first.get_by_label("核查属实").check()
     first.get_by_label("核查说明", exact=False).fill("电话回访老年人,夜间未接受上门服务")
