@@ -12,7 +12,17 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.dashboard import anomalies, audits, auth, elders, overview, providers, reports, settlements
+from app.dashboard import (
+    anomalies,
+    audits,
+    auth,
+    elders,
+    overview,
+    providers,
+    redemptions,
+    reports,
+    settlements,
+)
 from app.dashboard.web import STATIC_DIR, LoginRequired, error_redirect, href, render
 from app.errors import AppError, NotFound, ValidationFailed
 
@@ -40,6 +50,7 @@ def _page_routers():
         anomalies.router,
         audits.router,
         providers.router,
+        redemptions.router,
         elders.router,
         reports.router,
     ]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.dashboard import labels, list_exports, redemptions
+from app.dashboard import labels, list_exports
 from app.dashboard.common import (
     CIVIL_ROLES,
     PAGE_MAX,
@@ -47,8 +47,6 @@ from app.sanctions import blacklist
 from app.sanctions import service as rectifications
 
 router = APIRouter(route_class=TransactionRetryRoute)
-# The redemptions list is reached from here (a provider's redemptions): registered with this page.
-router.include_router(redemptions.router)
 
 LISTING_STATUSES = ("listed", "withdrawn", "suspended", "disqualified")
 
