@@ -315,6 +315,35 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def pages_for(made: dict, month, provider_id: str, last_page: int, anomaly_pages: int) -> list[Page]:
+    return _review_pages(made, month, provider_id, last_page, anomaly_pages) + _workbench_pages(
+        made, month, provider_id
+    )
+
+
+def _workbench_pages(made: dict, month, provider_id: str) -> list[Page]:
+    """The district's daily work (issue 15): elders, redemptions filtered, one warning."""
+    redemption_pages = made["redemption_pages"]
+    return [
+        Page("elders", "/elders"),
+        Page("elders pending", "/elders?status=pending"),
+        Page("elders by name", f"/elders?q={made['elder_name'][:1]}"),
+        Page("elder detail", f"/elders/{made['elder']}"),
+        Page(f"redemptions {month}", f"/redemptions?month={month}"),
+        Page(
+            f"redemptions {month}, page {redemption_pages}",
+            f"/redemptions?month={month}&page={redemption_pages}",
+        ),
+        Page(f"redemptions {month}, missing evidence", f"/redemptions?month={month}&evidence=missing"),
+        Page(
+            f"redemptions {month}, a provider's item 11",
+            f"/redemptions?month={month}&provider={provider_id}&item=11",
+        ),
+        Page("providers searched", "/providers?q=%E7%AB%99"),
+        Page("anomaly detail", f"/anomalies/{made['anomaly']}"),
+    ]
+
+
+def _review_pages(made: dict, month, provider_id: str, last_page: int, anomaly_pages: int) -> list[Page]:
     batch = made["batch"]
     return [
         Page(f"overview {month}", f"/?month={month}"),
@@ -820,8 +849,20 @@ def main() -> int:
             db_size = conn.execute(
                 text("SELECT pg_size_pretty(pg_database_size(current_database()))")
             ).scalar()
+            elder = conn.execute(
+                text("SELECT id, name FROM elders WHERE district_code = :d ORDER BY id LIMIT 1"),
+                {"d": args.district},
+            ).one()
+            made["elder"], made["elder_name"] = str(elder.id), elder.name
+            made["anomaly"] = str(
+                conn.execute(
+                    text("SELECT id FROM anomalies WHERE district_code = :d ORDER BY id LIMIT 1"),
+                    {"d": args.district},
+                ).scalar()
+            )
         page_size = get_settings().dashboard.page_size
         last_page = max(1, -(-items // page_size))
+        made["redemption_pages"] = max(1, -(-size[0] // page_size))
         print_block(
             "dataset",
             [
